@@ -1,0 +1,67 @@
+# fmnist — README.md's two commands are `make report` and `make test`.
+# Everything runs inside .venv, created on first use from pyproject.toml.
+
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+RENDERER ?= auto
+QMD      ?= report.qmd
+
+.DEFAULT_GOAL := help
+.PHONY: help venv data figure report render test lint bench experiments submission clean
+
+help:
+	@echo "make report      set up .venv, build data/ if absent, render report.pdf and the predictions"
+	@echo "make test        run the test suite"
+	@echo "make data        build or validate data/train.csv and data/test.csv"
+	@echo "make experiments run (or load from cache) every experiment of the report"
+	@echo "make render QMD=path/to/doc.qmd   render any Quarto document to PDF beside it"
+	@echo "make bench       speed benchmarks (benchmarks/)"
+	@echo "make lint        ruff"
+	@echo "make submission  pack <ID>.zip for the course"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("fmnist needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[report,dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+data: venv
+	$(PY) -m fmnist data
+
+figure: data
+	$(PY) -m fmnist figure
+
+report: data
+	@if [ -f tools/qmdrender/__main__.py ]; then \
+		if [ "$(RENDERER)" != builtin ] && command -v quarto >/dev/null 2>&1; then \
+			QUARTO_PYTHON=$(abspath $(PY)) quarto render $(QMD); \
+		else \
+			$(PY) -m tools.qmdrender $(QMD); \
+		fi; \
+	else \
+		$(PY) -m fmnist figure; \
+		echo "report renderer not available yet: made data/ and figures/ only"; \
+	fi
+
+render: venv
+	$(PY) -m tools.qmdrender $(QMD)
+
+test: venv
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check .
+
+bench: venv
+	$(PY) benchmarks/bench_train.py
+
+experiments: data
+	$(PY) -m fmnist experiments
+
+clean:
+	rm -rf build _build .pytest_cache .ruff_cache report.pdf

@@ -1,0 +1,5 @@
+import sys
+
+from fmnist.cli import main
+
+sys.exit(main())
