@@ -1,0 +1,95 @@
+"""Fashion-MNIST data: class names, loading the exercise's CSV files, the train/validation split,
+normalisation and one-hot encoding.
+
+Raw images are `uint8` arrays of shape (n, 784) (28 x 28, row-major); labels are `int64` (n,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+N_PIXELS = 784
+N_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+class DataError(ValueError):
+    """A problem with an input file that the user can fix; the message says where and what to do."""
+
+
+def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
+                    random_state: int = 0):
+    """Stratified, seeded split into a training part and a validation part.
+
+    Each class contributes `round(val_fraction * count)` examples to validation, so both parts
+    keep the class proportions. Returns `X_train, X_val, y_train, y_val` (rows shuffled).
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    rng = np.random.default_rng(random_state)
+    val_idx = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        val_idx.append(idx[: int(round(val_fraction * len(idx)))])
+    val_idx = np.concatenate(val_idx)
+    is_val = np.zeros(len(y), dtype=bool)
+    is_val[val_idx] = True
+    train_idx = rng.permutation(np.flatnonzero(~is_val))
+    val_idx = rng.permutation(val_idx)
+    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
+
+
+class Standardizer:
+    """Scale raw pixels to zero mean and unit variance with ONE mean and ONE std for all pixels.
+
+    Fitted on the training part only. A single pair of statistics (rather than one per pixel)
+    keeps images images: border pixels that are almost always 0 are not blown up by a tiny std,
+    and shifting or flipping an image commutes with normalising it, which augmentation needs.
+    """
+
+    def __init__(self):
+        self.mean_: float | None = None
+        self.std_: float | None = None
+
+    def fit(self, X: np.ndarray) -> Standardizer:
+        """X: raw pixels (n, 784), values 0..255."""
+        X = np.asarray(X, dtype=np.float64) / 255.0
+        self.mean_ = float(X.mean())
+        self.std_ = float(X.std()) or 1.0
+        return self
+
+    def transform(self, X: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """Raw pixels (n, 784) -> normalised float32 (n, 784)."""
+        if self.mean_ is None:
+            raise RuntimeError("Standardizer is not fitted; call fit(X_train) first")
+        scale = np.asarray(1.0 / (255.0 * self.std_), dtype=dtype)
+        shift = np.asarray(self.mean_ / self.std_, dtype=dtype)
+        return np.asarray(X, dtype=dtype) * scale - shift
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean_, "std": self.std_}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Standardizer:
+        s = cls()
+        s.mean_, s.std_ = float(d["mean"]), float(d["std"])
+        return s
+
+
+def one_hot(y: np.ndarray, n_classes: int = N_CLASSES, dtype=np.float32) -> np.ndarray:
+    """Integer labels (n,) -> one-hot matrix (n, n_classes)."""
+    y = np.asarray(y)
+    Y = np.zeros((len(y), n_classes), dtype=dtype)
+    Y[np.arange(len(y)), y] = 1
+    return Y
