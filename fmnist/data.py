@@ -6,7 +6,15 @@ Raw images are `uint8` arrays of shape (n, 784) (28 x 28, row-major); labels are
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
+
+from fmnist._io import atomic_write
 
 N_PIXELS = 784
 N_CLASSES = 10
@@ -19,6 +27,198 @@ CLASS_NAMES = (
 
 class DataError(ValueError):
     """A problem with an input file that the user can fix; the message says where and what to do."""
+
+
+_CACHE_VERSION = 1
+_INT = re.compile(r"[+-]?\d+")
+
+
+def default_data_dir() -> Path:
+    """Where train.csv and test.csv live: env FMNIST_DATA_DIR, else ./data."""
+    return Path(os.environ.get("FMNIST_DATA_DIR") or "data")
+
+
+def load_train(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read the exercise's train.csv (label, then 784 pixels per row; header optional).
+
+    Returns X uint8 (n, 784) and y int64 (n,). Raises DataError naming the file, the line and
+    what to do on any problem; parsed arrays are cached under `.cache/` beside the file.
+    """
+    path = Path(path) if path is not None else default_data_dir() / "train.csv"
+    M = _load(path, "train")
+    return np.ascontiguousarray(M[:, 1:]), M[:, 0].astype(np.int64)
+
+
+def load_test(path: str | os.PathLike | None = None) -> np.ndarray:
+    """Read the exercise's test.csv (784 pixels per row, no labels; header optional).
+
+    Returns X uint8 (n, 784); errors and caching as in `load_train`.
+    """
+    path = Path(path) if path is not None else default_data_dir() / "test.csv"
+    return _load(path, "test")
+
+
+def _n_columns(kind: str) -> int:
+    return N_PIXELS + 1 if kind == "train" else N_PIXELS
+
+
+def _cache_path(path: Path, kind: str) -> Path:
+    """Cache file for `path`, keyed by its size, modification time and inode."""
+    st = path.stat()
+    key = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
+    return path.parent / ".cache" / f"{path.name}.{kind}.v{_CACHE_VERSION}.{key}.npy"
+
+
+def _read_cache(cache: Path, kind: str) -> np.ndarray | None:
+    try:
+        M = np.load(cache, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if M.dtype != np.uint8 or M.ndim != 2 or M.shape[1] != _n_columns(kind) or not len(M):
+        return None
+    return M
+
+
+def _write_cache(cache: Path, M: np.ndarray) -> None:
+    """Store the parsed matrix; drop older caches of the same file. A read-only data
+    directory only costs speed, so failures are reported on stderr and ignored."""
+    try:
+        for old in cache.parent.glob(cache.name.split(".v")[0] + ".v*.npy"):
+            old.unlink()
+        with atomic_write(cache, "wb") as f:
+            np.save(f, M, allow_pickle=False)
+    except OSError as err:
+        print(f"note: could not cache {cache.name} ({err}); loading stays slower",
+              file=sys.stderr)
+
+
+def _load(path: Path, kind: str) -> np.ndarray:
+    """Validated uint8 matrix (n, 785) for train (label first) or (n, 784) for test."""
+    if not path.is_file():
+        other = "a label then 784 pixels" if kind == "train" else "784 pixels"
+        raise DataError(f"{path}: file not found; run `python -m fmnist data` to build it, or "
+                        f"copy the course's {path.name} ({other} per row) there")
+    cache = _cache_path(path, kind)
+    M = _read_cache(cache, kind)
+    if M is None:
+        M = _parse(path, kind)
+        _check_classes(path, kind, M)
+        _write_cache(cache, M)
+    return M
+
+
+def _first_line(path: Path) -> tuple[int, str | None]:
+    """0-based index and text of the first non-blank line (None if the file has none)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f):
+            if line.strip():
+                return i, line.strip()
+    return 0, None
+
+
+def _is_header(line: str) -> bool:
+    """A header row has no number in it (e.g. `label,pixel1,...`)."""
+    return not any(_INT.fullmatch(cell.strip()) for cell in line.split(","))
+
+
+def _parse(path: Path, kind: str) -> np.ndarray:
+    """Fast path: pandas' C parser with an integer dtype and a vectorised range check.
+    Anything unexpected hands over to `_locate_problem`, which names the exact line."""
+    first, line = _first_line(path)
+    if line is None:
+        raise DataError(f"{path}: the file is empty; it should hold one image per line "
+                        f"({_describe_row(kind)})")
+    header = _is_header(line)
+    if header and len(line.split(",")) != _n_columns(kind):
+        _locate_problem(path, kind, header)
+    try:
+        df = pd.read_csv(path, header=None, skiprows=first + 1 if header else first,
+                         dtype=np.int64, engine="c", na_filter=False, skip_blank_lines=True)
+    except pd.errors.EmptyDataError:
+        df = None
+    except (ValueError, OverflowError, pd.errors.ParserError):
+        _locate_problem(path, kind, header)
+        raise  # _locate_problem always raises; this is a safety net
+    if df is None or not len(df):
+        raise DataError(f"{path}: line {first + 1} is a header but no data follows; the file "
+                        f"should hold one image per line ({_describe_row(kind)})")
+    M = df.to_numpy()
+    bad = M.shape[1] != _n_columns(kind) or M.min() < 0 or M[:, -N_PIXELS:].max() > 255
+    if kind == "train" and not bad:
+        bad = M[:, 0].max() >= N_CLASSES
+    if bad:
+        _locate_problem(path, kind, header)
+    return M.astype(np.uint8)
+
+
+def _describe_row(kind: str) -> str:
+    if kind == "train":
+        return "a label 0..9 then 784 pixel values 0..255, separated by commas"
+    return "784 pixel values 0..255 separated by commas, no label"
+
+
+def _column_name(kind: str, j: int) -> str:
+    """Human name of 0-based column j."""
+    if kind == "train":
+        return "column 1 (the label)" if j == 0 else f"column {j + 1} (pixel {j})"
+    return f"column {j + 1} (pixel {j + 1})"
+
+
+def _locate_problem(path: Path, kind: str, header: bool) -> None:
+    """Slow second pass, only for a bad file: raise DataError for its first bad line."""
+    n_cols = _n_columns(kind)
+    seen_header = not header
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            where = f"{path}, line {lineno}"
+            cells = [c.strip() for c in line.split(",")]
+            if not seen_header:
+                seen_header = True
+                if len(cells) == n_cols:
+                    continue
+            if len(cells) != n_cols:
+                raise DataError(where + ": " + _count_message(kind, len(cells)))
+            for j, cell in enumerate(cells):
+                if not cell:
+                    raise DataError(f"{where}: {_column_name(kind, j)} is empty; every row needs "
+                                    f"{_describe_row(kind)}")
+                is_int = _INT.fullmatch(cell) is not None
+                if kind == "train" and j == 0:
+                    if not is_int or not 0 <= int(cell) < N_CLASSES:
+                        raise DataError(f"{where}: label {cell!r} is not an integer 0..9 "
+                                        f"(one of the classes {', '.join(CLASS_NAMES)}); fix or "
+                                        "delete the line")
+                elif not is_int:
+                    raise DataError(f"{where}: {_column_name(kind, j)} is {cell!r}, not a number; "
+                                    "pixels must be integers 0..255")
+                elif not 0 <= int(cell) <= 255:
+                    raise DataError(f"{where}: {_column_name(kind, j)} is {cell}, outside 0..255; "
+                                    "pixels must be integers 0..255")
+    raise DataError(f"{path}: could not be read as {_describe_row(kind)}; check the file")
+
+
+def _count_message(kind: str, n: int) -> str:
+    if kind == "test" and n == N_PIXELS + 1:
+        return (f"{n} values where test.csv has 784: the file seems to include a label "
+                "column; the test file must hold only the 784 pixels (delete the first column)")
+    if kind == "train" and n == N_PIXELS:
+        return (f"{n} values where train.csv has 785: the label column seems to be missing; "
+                "each row must be a label 0..9 followed by 784 pixels")
+    return (f"{n} values, expected {_n_columns(kind)} ({_describe_row(kind)}); fix the line or "
+            "check that the file is comma-separated")
+
+
+def _check_classes(path: Path, kind: str, M: np.ndarray) -> None:
+    if kind != "train":
+        return
+    counts = np.bincount(M[:, 0], minlength=N_CLASSES)
+    missing = [f"{c} ({CLASS_NAMES[c]})" for c in range(N_CLASSES) if counts[c] == 0]
+    if missing:
+        raise DataError(f"{path}: no training example of class {', '.join(missing)}; every "
+                        "class needs examples, so use the full train.csv")
 
 
 def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,

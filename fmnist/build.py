@@ -1,0 +1,295 @@
+"""Build `data/train.csv` and `data/test.csv` from Debian's Fashion-MNIST IDX files;
+`python -m fmnist data`.
+
+The exercise ships 56,000 labelled training rows and 14,000 unlabelled test rows. We rebuild
+files of exactly that format from the 70,000 images of the original dataset: all four IDX files
+are pooled, 1,400 images per class are drawn (seeded, stratified) for `test.csv`, and the rest
+form `train.csv`. Test labels are discarded, never written anywhere under `data/`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from fmnist._io import atomic_write
+from fmnist.data import (
+    CLASS_NAMES,
+    IMAGE_SHAPE,
+    N_CLASSES,
+    N_PIXELS,
+    DataError,
+    default_data_dir,
+    load_test,
+    load_train,
+)
+
+DEFAULT_IDX_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_MAGIC_NDIM = {0x0801: 1, 0x0803: 3}  # unsigned-byte labels (n,) and images (n, rows, cols)
+_ROWS_PER_CHUNK = 8192
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (plain or gzipped): uint8 labels (n,) or images (n, rows, cols).
+
+    The header is a big-endian magic number (0x0801 labels, 0x0803 images: unsigned bytes and
+    the number of dimensions) followed by one uint32 per dimension; the data must then have
+    exactly the product of the dimensions in bytes.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise DataError(f"{path}: damaged gzip file ({err}); reinstall "
+                            f"{DEBIAN_PACKAGE} or download the file again") from None
+    if len(raw) < 4:
+        raise DataError(f"{path}: only {len(raw)} bytes, too short for an IDX header")
+    (magic,) = struct.unpack(">I", raw[:4])
+    if magic not in _MAGIC_NDIM:
+        raise DataError(f"{path}: magic number 0x{magic:08x} is not an IDX file of unsigned "
+                        "bytes (expected 0x00000801 for labels or 0x00000803 for images)")
+    ndim = _MAGIC_NDIM[magic]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: header cut short ({len(raw)} bytes, need {header})")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(dims, dtype=np.int64))
+    if len(raw) - header != expected:
+        raise DataError(f"{path}: header says {' x '.join(map(str, dims))} = {expected} bytes "
+                        f"of data but the file holds {len(raw) - header}; the file is damaged")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
+
+
+def _idx_path(idx_dir: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (idx_dir / name).is_file():
+            return idx_dir / name
+    return None
+
+
+def _missing_idx(idx_dir: Path) -> list[str]:
+    return [stem for stem in IDX_FILES.values() if _idx_path(idx_dir, stem) is None]
+
+
+def load_idx_pool(idx_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """All 70,000 images of the four IDX files: X uint8 (n, 784), y int64 (n,)."""
+    idx_dir = Path(idx_dir)
+    missing = _missing_idx(idx_dir)
+    if missing:
+        raise DataError(f"{idx_dir}: missing IDX file(s) {', '.join(missing)} (or .gz)")
+    parts_X, parts_y = [], []
+    for split in ("train", "test"):
+        images_path = _idx_path(idx_dir, IDX_FILES[f"{split}_images"])
+        labels_path = _idx_path(idx_dir, IDX_FILES[f"{split}_labels"])
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+            raise DataError(f"{images_path}: expected images of shape (n, 28, 28), "
+                            f"got {images.shape}")
+        if labels.ndim != 1:
+            raise DataError(f"{labels_path}: expected a label file (magic 0x00000801), "
+                            f"got {labels.ndim} dimensions")
+        if len(images) != len(labels):
+            raise DataError(f"{images_path} has {len(images)} images but {labels_path} has "
+                            f"{len(labels)} labels")
+        if labels.size and labels.max() >= N_CLASSES:
+            raise DataError(f"{labels_path}: label {labels.max()} is not a class 0..9")
+        parts_X.append(images.reshape(len(images), N_PIXELS))
+        parts_y.append(labels.astype(np.int64))
+    return np.concatenate(parts_X), np.concatenate(parts_y)
+
+
+def _digit_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every byte value v: its decimal digits then ',' (or '\\n'), padded to 4 chars,
+    and the number of chars that count. Shapes (256, 4), (256, 4), (256,)."""
+    comma = np.zeros((256, 4), dtype=np.uint8)
+    newline = np.zeros((256, 4), dtype=np.uint8)
+    length = np.zeros(256, dtype=np.int64)
+    for v in range(256):
+        s = str(v).encode()
+        comma[v, : len(s) + 1] = np.frombuffer(s + b",", dtype=np.uint8)
+        newline[v, : len(s) + 1] = np.frombuffer(s + b"\n", dtype=np.uint8)
+        length[v] = len(s) + 1
+    return comma, newline, length
+
+
+_COMMA, _NEWLINE, _LENGTH = _digit_tables()
+_SLOTS = np.arange(4)
+
+
+def format_rows(M: np.ndarray) -> bytes:
+    """uint8 matrix (n, k) -> its CSV text: integers separated by ',', one row per line.
+
+    Vectorised: every value becomes 4 byte slots from a lookup table, and a mask keeps the
+    slots that belong to its digits and separator (np.savetxt is ~50x slower here).
+    """
+    M = np.asarray(M, dtype=np.uint8)
+    chars = _COMMA[M]                      # (n, k, 4)
+    chars[:, -1] = _NEWLINE[M[:, -1]]
+    keep = _SLOTS < _LENGTH[M][..., None]  # (n, k, 4)
+    return chars[keep].tobytes()
+
+
+def _write_rows(f, M: np.ndarray) -> None:
+    for start in range(0, len(M), _ROWS_PER_CHUNK):
+        f.write(format_rows(M[start : start + _ROWS_PER_CHUNK]))
+
+
+def build_csvs(out_dir: str | os.PathLike, idx_dir: str | os.PathLike | None = None,
+               seed: int = 0, test_per_class: int = 1400) -> tuple[Path, Path]:
+    """Pool the IDX images and write `train.csv` and `test.csv` into `out_dir`.
+
+    `test.csv` gets `test_per_class` images of every class (seeded, stratified), pixels only;
+    `train.csv` gets the rest as `label,pixel...`. Both have no header, rows shuffled, and are
+    byte-identical for the same seed. Returns `(train_path, test_path)`.
+    """
+    idx_dir = Path(idx_dir) if idx_dir is not None else default_idx_dir()
+    if test_per_class < 1:
+        raise ValueError(f"test_per_class must be at least 1, got {test_per_class}")
+    X, y = load_idx_pool(idx_dir)
+    counts = np.bincount(y, minlength=N_CLASSES)
+    if counts.min() <= test_per_class:
+        c = int(counts.argmin())
+        raise DataError(f"{idx_dir}: class {c} ({CLASS_NAMES[c]}) has only {counts[c]} images, "
+                        f"not enough for {test_per_class} test images and some training ones")
+    rng = np.random.default_rng(seed)
+    test_idx = np.concatenate([rng.choice(np.flatnonzero(y == c), test_per_class, replace=False)
+                               for c in range(N_CLASSES)])
+    is_test = np.zeros(len(y), dtype=bool)
+    is_test[test_idx] = True
+    test_idx = rng.permutation(test_idx)
+    train_idx = rng.permutation(np.flatnonzero(~is_test))
+
+    out_dir = Path(out_dir)
+    train_path, test_path = out_dir / "train.csv", out_dir / "test.csv"
+    train_rows = np.column_stack([y[train_idx].astype(np.uint8), X[train_idx]])
+    with atomic_write(train_path, "wb") as f_train, atomic_write(test_path, "wb") as f_test:
+        _write_rows(f_test, X[test_idx])
+        _write_rows(f_train, train_rows)
+    return train_path, test_path
+
+
+def default_idx_dir() -> Path:
+    """Where the IDX files are: env FMNIST_IDX_DIR, else Debian's package directory."""
+    return Path(os.environ.get("FMNIST_IDX_DIR") or DEFAULT_IDX_DIR)
+
+
+def _install_debian_package() -> bool:
+    """As root on Debian: apt-get install the dataset package (apt-get update first if
+    needed). Output goes to stderr. Returns whether the install succeeded."""
+    for step in ([], ["update"]):
+        if step:
+            cmd = ["apt-get", *step]
+            print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+            subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr, check=False)
+        cmd = ["apt-get", "install", "-y", DEBIAN_PACKAGE]
+        print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr, env=env,
+                          check=False).returncode == 0:
+            return True
+    return False
+
+
+def _can_install() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def _provision_idx(idx_dir: Path, data_dir: Path) -> None:
+    """Make sure the IDX files are in `idx_dir`, installing the Debian package if we can."""
+    if not _missing_idx(idx_dir):
+        return
+    advice = (f"or copy the course's train.csv and test.csv into {data_dir}/")
+    if idx_dir != DEFAULT_IDX_DIR:
+        raise DataError(f"{idx_dir}: no Fashion-MNIST IDX files ({', '.join(_missing_idx(idx_dir))}"
+                        f"); point FMNIST_IDX_DIR/--idx-dir at the directory holding them, "
+                        + advice)
+    if _can_install():
+        print(f"{idx_dir} is missing; installing the Debian package {DEBIAN_PACKAGE}",
+              file=sys.stderr)
+        if _install_debian_package() and not _missing_idx(idx_dir):
+            return
+        raise DataError(f"apt-get could not install {DEBIAN_PACKAGE} (see its output above); "
+                        f"install it by hand, " + advice)
+    raise DataError(f"{idx_dir}: the Fashion-MNIST IDX files are missing; run "
+                    f"`sudo apt-get install {DEBIAN_PACKAGE}` and try again, " + advice)
+
+
+def _ensure(data_dir: Path, idx_dir: Path, seed: int) -> tuple[Path, Path, bool]:
+    train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
+    have_train, have_test = train_path.exists(), test_path.exists()
+    if have_train and have_test:
+        load_train(train_path)
+        load_test(test_path)
+        return train_path, test_path, False
+    if have_train or have_test:
+        present, absent = (train_path, test_path) if have_train else (test_path, train_path)
+        raise DataError(f"{present} exists but {absent} does not: put the matching "
+                        f"{absent.name} beside it, or delete {present} to build both from the "
+                        "Fashion-MNIST IDX files (it is not overwritten)")
+    _provision_idx(idx_dir, data_dir)
+    print(f"building {train_path} and {test_path} from {idx_dir} (seed {seed})",
+          file=sys.stderr, flush=True)
+    build_csvs(data_dir, idx_dir, seed=seed)
+    load_train(train_path)  # checks the result and fills the cache for the first real use
+    load_test(test_path)
+    return train_path, test_path, True
+
+
+def ensure_data(data_dir: str | os.PathLike | None = None,
+                idx_dir: str | os.PathLike | None = None, seed: int = 0) -> tuple[Path, Path]:
+    """Validate `train.csv`/`test.csv` in `data_dir` if both exist, else build them.
+
+    Raises `DataError` on a bad file, on only one of the two files being present (a user's
+    file is never overwritten) or when the IDX files are missing and cannot be installed.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    idx_dir = Path(idx_dir) if idx_dir is not None else default_idx_dir()
+    train_path, test_path, _ = _ensure(data_dir, idx_dir, seed)
+    return train_path, test_path
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--data-dir", default=None,
+                        help="where train.csv and test.csv live (default: $FMNIST_DATA_DIR "
+                             "or ./data)")
+    parser.add_argument("--idx-dir", default=None,
+                        help=f"where the IDX files are (default: $FMNIST_IDX_DIR or "
+                             f"{DEFAULT_IDX_DIR})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+
+
+def run(args) -> int:
+    t0 = time.perf_counter()
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    idx_dir = Path(args.idx_dir) if args.idx_dir else default_idx_dir()
+    train_path, test_path, built = _ensure(data_dir, idx_dir, args.seed)
+    X, y = load_train(train_path)
+    X_test = load_test(test_path)
+    elapsed = time.perf_counter() - t0
+    print(f"{'built' if built else 'validated'} {train_path}: {X.shape[0]} x {X.shape[1] + 1} "
+          f"(label + {X.shape[1]} pixels), classes {np.bincount(y, minlength=N_CLASSES).tolist()}")
+    print(f"{'built' if built else 'validated'} {test_path}: {X_test.shape[0]} x "
+          f"{X_test.shape[1]} (pixels only)")
+    print(f"done in {elapsed:.1f} s")
+    return 0
