@@ -418,13 +418,15 @@ def _fit_one(kind: str, config: dict, split: Split, key: str, folder: Path, keep
 def run_sweep(kind: str, configs: list[dict], *, split: Split | None = None,
               quick: bool | None = None, cache: str | os.PathLike | None = None,
               data: str | os.PathLike | None = None, keep_models: bool = False,
-              label: str | None = None, progress: bool = True) -> pd.DataFrame:
+              label: str | None = None, baseline: dict | None = None,
+              progress: bool = True) -> pd.DataFrame:
     """Train (or load from the cache) one model per configuration; one result row per config.
 
     kind: "lr" (LogisticRegression) or "nn" (MLP); configs: keyword arguments of the model.
     split: default `load_split(quick, data)`. keep_models: also cache the fitted models, so
     `load_cached_model(key)` returns them. Progress goes to stderr (run i of n, the
-    configuration, elapsed time, estimate of what is left; "cached" for cached runs).
+    configuration -- only what differs from `baseline`, or what varies, elapsed time, estimate
+    of what is left; "cached" for cached runs, one line if all are).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
@@ -434,7 +436,11 @@ def run_sweep(kind: str, configs: list[dict], *, split: Split | None = None,
     meta = {"data": data_fingerprint(split), "code": code_hash(), "quick": quick}
     keys = [run_key(kind, c, meta["data"], meta["code"]) for c in configs]
     label = label or kind
-    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda m: None)
+
+    def say(msg: str) -> None:
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
 
     entries: dict[str, dict] = {}
     for key in dict.fromkeys(keys):
@@ -442,18 +448,21 @@ def run_sweep(kind: str, configs: list[dict], *, split: Split | None = None,
             entries[key] = _read_entry(folder, key, need_model=keep_models)
         except CacheError as err:
             if (folder / f"{key}.json").exists():
-                say(f"[{label}] cache entry {key} is {err}; recomputing it")
+                say(f"[{label}] cache entry {key} is unusable ({err}); recomputing it")
     todo = len({k for k in keys if k not in entries})
-    base = configs[0] if len(configs) > 1 else None
-    common = {k: v for k, v in (base or {}).items() if all(c.get(k) == v for c in configs)}
+    if baseline is None and len(configs) > 1:
+        baseline = {k: v for k, v in configs[0].items() if all(c.get(k) == v for c in configs)}
+    if todo == 0 and configs:
+        say(f"[{label}] all {len(configs)} runs cached")
     from_disk = set(entries)
     t_start, done_seconds, done = time.perf_counter(), 0.0, 0
     for i, (config, key) in enumerate(zip(configs, keys, strict=True), 1):
-        desc = _fmt_config(config, common if common else None)
+        desc = _fmt_config(config, baseline)
         head = f"[{label} {i}/{len(configs)}] {desc}"
         if key in entries:
             acc = _summary(entries[key])["val_acc"]
-            say(f"{head}: cached (val_acc {acc:.4f})")
+            if todo:
+                say(f"{head}: cached (val_acc {acc:.4f})")
             continue
         left = todo - done
         eta = f"~{_fmt_seconds(done_seconds / done * left)} left" if done else "estimating"
@@ -547,7 +556,7 @@ def nn_sweeps(quick: bool | None = None, *, data=None, cache=None,
     p = plan(quick)
     per_factor = one_at_a_time(p.nn_base, p.nn_factors)
     unique = list({run_key("nn", c, "", ""): c for cs in per_factor.values() for c in cs}.values())
-    results = run_sweep("nn", unique, label="nn sweeps",
+    results = run_sweep("nn", unique, label="nn sweeps", baseline=p.nn_base,
                         **_sweep_kwargs(quick, data, cache, progress))
     by_key = results.set_index("key", drop=False)
     out = {}
