@@ -6,9 +6,12 @@ Raw images are `uint8` arrays of shape (n, 784) (28 x 28, row-major); labels are
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,7 @@ class DataError(ValueError):
 
 _CACHE_VERSION = 1
 _INT = re.compile(r"[+-]?\d+")
+_ALLOWED_BYTES = b"0123456789+-, \t\r\n"
 
 
 def default_data_dir() -> Path:
@@ -107,13 +111,17 @@ def _load(path: Path, kind: str) -> np.ndarray:
     return M
 
 
-def _first_line(path: Path) -> tuple[int, str | None]:
-    """0-based index and text of the first non-blank line (None if the file has none)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            if line.strip():
-                return i, line.strip()
-    return 0, None
+def _first_line(raw: bytes) -> tuple[int, str | None, int]:
+    """0-based index, text and end offset of the first non-blank line (text None if none)."""
+    pos, index = 0, 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end + 1
+        text = raw[pos:end].strip()
+        if text:
+            return index, text.decode("utf-8", errors="replace"), end
+        pos, index = end, index + 1
+    return index, None, len(raw)
 
 
 def _is_header(line: str) -> bool:
@@ -122,33 +130,40 @@ def _is_header(line: str) -> bool:
 
 
 def _parse(path: Path, kind: str) -> np.ndarray:
-    """Fast path: pandas' C parser with an integer dtype and a vectorised range check.
-    Anything unexpected hands over to `_locate_problem`, which names the exact line."""
-    first, line = _first_line(path)
+    """Fast path: pandas' C parser into uint8 (it rejects values outside 0..255).
+
+    pandas would accept `3.0` or `1e2` as integers, so the bytes are first checked to hold
+    only digits, signs, commas and whitespace. Anything unexpected hands over to
+    `_problem`, which names the exact line.
+    """
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    first, line, header_end = _first_line(raw)
     if line is None:
         raise DataError(f"{path}: the file is empty; it should hold one image per line "
                         f"({_describe_row(kind)})")
     header = _is_header(line)
     if header and len(line.split(",")) != _n_columns(kind):
-        _locate_problem(path, kind, header)
-    try:
-        df = pd.read_csv(path, header=None, skiprows=first + 1 if header else first,
-                         dtype=np.int64, engine="c", na_filter=False, skip_blank_lines=True)
-    except pd.errors.EmptyDataError:
-        df = None
-    except (ValueError, OverflowError, pd.errors.ParserError):
-        _locate_problem(path, kind, header)
-        raise  # _locate_problem always raises; this is a safety net
-    if df is None or not len(df):
+        raise _problem(path, kind, header)
+    body = raw[header_end:] if header else raw
+    if body.translate(None, _ALLOWED_BYTES):
+        raise _problem(path, kind, header)
+    if header and not body.strip():
         raise DataError(f"{path}: line {first + 1} is a header but no data follows; the file "
                         f"should hold one image per line ({_describe_row(kind)})")
-    M = df.to_numpy()
-    bad = M.shape[1] != _n_columns(kind) or M.min() < 0 or M[:, -N_PIXELS:].max() > 255
-    if kind == "train" and not bad:
-        bad = M[:, 0].max() >= N_CLASSES
-    if bad:
-        _locate_problem(path, kind, header)
-    return M.astype(np.uint8)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = pd.read_csv(io.BytesIO(raw), header=None,
+                             skiprows=first + 1 if header else first, dtype=np.uint8,
+                             engine="c", na_filter=False, skip_blank_lines=True)
+    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        raise _problem(path, kind, header) from None
+    M = df.to_numpy()  # uint8: pandas refuses values outside 0..255
+    if M.shape[1] != _n_columns(kind) or (kind == "train" and M[:, 0].max() >= N_CLASSES):
+        raise _problem(path, kind, header)
+    return np.ascontiguousarray(M)
 
 
 def _describe_row(kind: str) -> str:
@@ -164,11 +179,11 @@ def _column_name(kind: str, j: int) -> str:
     return f"column {j + 1} (pixel {j + 1})"
 
 
-def _locate_problem(path: Path, kind: str, header: bool) -> None:
-    """Slow second pass, only for a bad file: raise DataError for its first bad line."""
+def _problem(path: Path, kind: str, header: bool) -> DataError:
+    """Slow second pass, only for a bad file: the DataError describing its first bad line."""
     n_cols = _n_columns(kind)
     seen_header = not header
-    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         for lineno, raw in enumerate(f, start=1):
             line = raw.strip()
             if not line:
@@ -180,24 +195,24 @@ def _locate_problem(path: Path, kind: str, header: bool) -> None:
                 if len(cells) == n_cols:
                     continue
             if len(cells) != n_cols:
-                raise DataError(where + ": " + _count_message(kind, len(cells)))
+                return DataError(where + ": " + _count_message(kind, len(cells)))
             for j, cell in enumerate(cells):
                 if not cell:
-                    raise DataError(f"{where}: {_column_name(kind, j)} is empty; every row needs "
+                    return DataError(f"{where}: {_column_name(kind, j)} is empty; every row needs "
                                     f"{_describe_row(kind)}")
                 is_int = _INT.fullmatch(cell) is not None
                 if kind == "train" and j == 0:
                     if not is_int or not 0 <= int(cell) < N_CLASSES:
-                        raise DataError(f"{where}: label {cell!r} is not an integer 0..9 "
+                        return DataError(f"{where}: label {cell!r} is not an integer 0..9 "
                                         f"(one of the classes {', '.join(CLASS_NAMES)}); fix or "
                                         "delete the line")
                 elif not is_int:
-                    raise DataError(f"{where}: {_column_name(kind, j)} is {cell!r}, not a number; "
-                                    "pixels must be integers 0..255")
+                    return DataError(f"{where}: {_column_name(kind, j)} is {cell!r}, not an "
+                                    "integer; pixels must be integers 0..255")
                 elif not 0 <= int(cell) <= 255:
-                    raise DataError(f"{where}: {_column_name(kind, j)} is {cell}, outside 0..255; "
+                    return DataError(f"{where}: {_column_name(kind, j)} is {cell}, outside 0..255; "
                                     "pixels must be integers 0..255")
-    raise DataError(f"{path}: could not be read as {_describe_row(kind)}; check the file")
+    return DataError(f"{path}: could not be read as {_describe_row(kind)}; check the file")
 
 
 def _count_message(kind: str, n: int) -> str:
@@ -207,8 +222,8 @@ def _count_message(kind: str, n: int) -> str:
     if kind == "train" and n == N_PIXELS:
         return (f"{n} values where train.csv has 785: the label column seems to be missing; "
                 "each row must be a label 0..9 followed by 784 pixels")
-    return (f"{n} values, expected {_n_columns(kind)} ({_describe_row(kind)}); fix the line or "
-            "check that the file is comma-separated")
+    return (f"{n} value{'' if n == 1 else 's'}, expected {_n_columns(kind)} "
+            f"({_describe_row(kind)}); fix the line or check that the file is comma-separated")
 
 
 def _check_classes(path: Path, kind: str, M: np.ndarray) -> None:

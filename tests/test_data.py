@@ -1,0 +1,365 @@
+"""Loading and validating the exercise's CSV files, the cache, the split and the normalisation."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from conftest import (
+    csv_text,
+    header_line,
+    make_images,
+    run_cli,
+    write_test_csv,
+    write_train_csv,
+)
+
+from fmnist import data
+from fmnist.data import (
+    CLASS_NAMES,
+    DataError,
+    Standardizer,
+    load_test,
+    load_train,
+    one_hot,
+    train_val_split,
+)
+
+
+def cache_files(directory):
+    cache = directory / ".cache"
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+# ---------------------------------------------------------------- good files
+
+
+def test_load_train_shapes_dtypes_and_values(small_train):
+    path, X, y = small_train
+    X_got, y_got = load_train(path)
+    assert X_got.dtype == np.uint8 and X_got.shape == (30, 784) and X_got.flags.c_contiguous
+    assert y_got.dtype == np.int64 and y_got.shape == (30,)
+    np.testing.assert_array_equal(X_got, X)
+    np.testing.assert_array_equal(y_got, y)
+
+
+def test_load_test_shapes_dtypes_and_values(small_test):
+    path, X = small_test
+    X_got = load_test(path)
+    assert X_got.dtype == np.uint8 and X_got.shape == (12, 784)
+    np.testing.assert_array_equal(X_got, X)
+
+
+def test_header_and_no_header_load_the_same(tmp_path):
+    X, y = make_images(3)
+    for name in "abcd":
+        (tmp_path / name).mkdir()
+    plain = write_train_csv(tmp_path / "a" / "train.csv", X, y)
+    with_header = write_train_csv(tmp_path / "b" / "train.csv", X, y, header=True)
+    for got, want in zip(load_train(plain), load_train(with_header), strict=True):
+        np.testing.assert_array_equal(got, want)
+    Xt = X[:5]
+    np.testing.assert_array_equal(load_test(write_test_csv(tmp_path / "c" / "test.csv", Xt)),
+                                  load_test(write_test_csv(tmp_path / "d" / "test.csv", Xt,
+                                                           header=True)))
+
+
+def test_windows_line_endings_blank_lines_and_spaces_are_accepted(tmp_path):
+    X, y = make_images(2)
+    lines = csv_text(np.column_stack([y, X])).splitlines()
+    lines[3] = lines[3].replace(",", ", ", 5)
+    lines.insert(5, "")
+    path = tmp_path / "train.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n\r\n\n").encode())
+    X_got, y_got = load_train(path)
+    np.testing.assert_array_equal(X_got, X)
+    np.testing.assert_array_equal(y_got, y)
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    X, y = make_images(2)
+    for header in (False, True):
+        path = write_train_csv(tmp_path / f"train{header}.csv", X, y, header=header)
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+        np.testing.assert_array_equal(load_train(path)[1], y)
+
+
+def test_default_paths_follow_FMNIST_DATA_DIR(small_train, monkeypatch):
+    path, X, _ = small_train
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(path.parent))
+    assert data.default_data_dir() == path.parent
+    np.testing.assert_array_equal(load_train()[0], X)
+    monkeypatch.delenv("FMNIST_DATA_DIR")
+    assert str(data.default_data_dir()) == "data"
+
+
+# ---------------------------------------------------------------- bad files
+
+def _train_lines():
+    X, y = make_images(3)
+    M = np.column_stack([y, X])
+    M[:, 1:] = np.minimum(M[:, 1:], 200)  # leaves room to make one value too big below
+    return csv_text(M).splitlines()
+
+
+def _set(lines, lineno, col, value):
+    """Set 1-based column `col` of 1-based line `lineno`."""
+    cells = lines[lineno - 1].split(",")
+    cells[col - 1] = value
+    lines[lineno - 1] = ",".join(cells)
+    return lines
+
+
+# (id, how to corrupt the lines, expected line, words the message must contain)
+TRAIN_CASES = [
+    ("extra value", lambda L: L[:4] + [L[4] + ",7"] + L[5:], 5, ["786 values", "expected 785"]),
+    ("label column missing", lambda L: L[:6] + [L[6].split(",", 1)[1]] + L[7:], 7,
+     ["784 values", "label column", "missing"]),
+    ("short row", lambda L: L[:8] + [",".join(L[8].split(",")[:400])] + L[9:], 9,
+     ["400 values", "expected 785"]),
+    ("non-numeric pixel", lambda L: _set(L, 3, 10, "abc"), 3, ["column 10", "'abc'", "0..255"]),
+    ("non-integer pixel", lambda L: _set(L, 9, 100, "12.5"), 9, ["'12.5'", "not an integer"]),
+    ("missing pixel", lambda L: _set(L, 4, 300, ""), 4, ["column 300", "empty"]),
+    ("pixel in exponent notation", lambda L: _set(L, 16, 30, "1e2"), 16,
+     ["'1e2'", "not an integer"]),
+    ("pixel NaN", lambda L: _set(L, 11, 20, "NaN"), 11, ["'NaN'", "not an integer"]),
+    ("pixel 256", lambda L: _set(L, 6, 785, "256"), 6, ["column 785", "256", "outside 0..255"]),
+    ("negative pixel", lambda L: _set(L, 8, 2, "-1"), 8, ["-1", "outside 0..255"]),
+    ("huge pixel", lambda L: _set(L, 10, 50, "9" * 30), 10, ["outside 0..255"]),
+    ("label 10", lambda L: _set(L, 2, 1, "10"), 2, ["label '10'", "integer 0..9"]),
+    ("label -1", lambda L: _set(L, 12, 1, "-1"), 12, ["label '-1'", "integer 0..9"]),
+    ("label 3.0", lambda L: _set(L, 13, 1, "3.0"), 13, ["label '3.0'", "integer 0..9"]),
+    ("label missing", lambda L: _set(L, 14, 1, ""), 14, ["label", "empty"]),
+    ("label 3.", lambda L: _set(L, 17, 1, "3."), 17, ["label '3.'"]),
+    ("label word", lambda L: _set(L, 15, 1, "Dress"), 15, ["label 'Dress'", "integer 0..9"]),
+    ("semicolons", lambda L: [ln.replace(",", ";") for ln in L], 1,
+     ["1 value,", "comma-separated"]),
+    ("blank line before the bad one", lambda L: L[:2] + [""] + _set(L, 6, 5, "x")[2:], 7,
+     ["'x'"]),
+    ("header, then a bad label", lambda L: [header_line("train")] + _set(L, 3, 1, "12"), 4,
+     ["label '12'"]),
+    ("header with too few names", lambda L: [header_line("test")] + L, 1, ["784 values"]),
+]
+
+
+@pytest.mark.parametrize("corrupt, lineno, words", [c[1:] for c in TRAIN_CASES],
+                         ids=[c[0] for c in TRAIN_CASES])
+def test_bad_train_file_names_file_and_line_and_writes_no_cache(tmp_path, corrupt, lineno, words):
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(corrupt(_train_lines())) + "\n")
+    with pytest.raises(DataError) as info:
+        load_train(path)
+    msg = str(info.value)
+    assert str(path) in msg and f"line {lineno}:" in msg, msg
+    for word in words:
+        assert word in msg, msg
+    assert cache_files(tmp_path) == []
+
+
+def _test_lines():
+    X, _ = make_images(2, seed=3)
+    return csv_text(np.minimum(X, 200)).splitlines()
+
+
+TEST_CASES = [
+    ("label column included", lambda L: ["4," + ln for ln in L], 1,
+     ["785 values", "test.csv has 784", "label column"]),
+    ("header with label", lambda L: [header_line("train")] + L, 1, ["label column"]),
+    ("one row with a label", lambda L: L[:9] + ["4," + L[9]] + L[10:], 10, ["785 values"]),
+    ("non-numeric", lambda L: _set(L, 2, 1, "?"), 2, ["column 1", "'?'"]),
+    ("pixel 300", lambda L: _set(L, 12, 784, "300"), 12, ["column 784", "outside 0..255"]),
+    ("missing cell", lambda L: _set(L, 20, 17, ""), 20, ["column 17", "empty"]),
+]
+
+
+@pytest.mark.parametrize("corrupt, lineno, words", [c[1:] for c in TEST_CASES],
+                         ids=[c[0] for c in TEST_CASES])
+def test_bad_test_file_names_file_and_line_and_writes_no_cache(tmp_path, corrupt, lineno, words):
+    path = tmp_path / "test.csv"
+    path.write_text("\n".join(corrupt(_test_lines())) + "\n")
+    with pytest.raises(DataError) as info:
+        load_test(path)
+    msg = str(info.value)
+    assert str(path) in msg and f"line {lineno}:" in msg, msg
+    for word in words:
+        assert word in msg, msg
+    assert cache_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("content, words", [
+    ("", ["empty"]),
+    ("\n \n\n", ["empty"]),
+    (header_line("train") + "\n", ["line 1", "header", "no data"]),
+], ids=["zero bytes", "only blank lines", "only a header"])
+def test_empty_files(tmp_path, content, words):
+    path = tmp_path / "train.csv"
+    path.write_text(content)
+    with pytest.raises(DataError) as info:
+        load_train(path)
+    for word in [str(path), *words]:
+        assert word in str(info.value)
+    assert cache_files(tmp_path) == []
+
+
+def test_missing_file_says_how_to_get_it(tmp_path):
+    with pytest.raises(DataError, match="file not found.*python -m fmnist data"):
+        load_test(tmp_path / "test.csv")
+    assert isinstance(DataError("x"), ValueError)
+
+
+def test_a_class_without_examples_is_an_error(tmp_path):
+    path = tmp_path / "train.csv"
+    lines = [ln for ln in _train_lines() if not ln.startswith("3,")]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"no training example of class 3 \(Dress\)"):
+        load_train(path)
+    assert cache_files(tmp_path) == []
+
+
+def test_cli_data_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    (tmp_path / "train.csv").write_text("\n".join(_set(_train_lines(), 5, 7, "oops")) + "\n")
+    write_test_csv(tmp_path / "test.csv", make_images(1)[0])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert str(tmp_path / "train.csv") in lines[0] and "line 5:" in lines[0]
+    assert "'oops'" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_data_rejects_a_test_file_with_labels(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    (tmp_path / "test.csv").write_text(csv_text(np.column_stack([y, X])))
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "test.csv, line 1:" in proc.stderr and "label column" in proc.stderr
+    assert cache_files(tmp_path) == [] or all(n.startswith("train.csv") for n in
+                                                cache_files(tmp_path))
+
+
+# ---------------------------------------------------------------- cache
+
+
+def test_second_load_comes_from_the_cache_and_is_identical(small_train, monkeypatch):
+    path, _, _ = small_train
+    X1, y1 = load_train(path)
+    assert len(cache_files(path.parent)) == 1
+
+    def no_parsing(*args):
+        raise AssertionError("parsed again instead of using the cache")
+
+    monkeypatch.setattr(data, "_parse", no_parsing)
+    X2, y2 = load_train(path)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert X2.dtype == np.uint8 and y2.dtype == np.int64
+
+
+def test_a_modified_file_invalidates_the_cache(small_train):
+    path, X, y = small_train
+    load_train(path)
+    X2 = X.copy()
+    X2[0, 0] = 7 if X[0, 0] != 7 else 8
+    write_train_csv(path, X2, y)
+    np.testing.assert_array_equal(load_train(path)[0], X2)
+    assert len(cache_files(path.parent)) == 1  # the stale cache was replaced
+
+
+def test_same_size_edit_with_a_new_mtime_invalidates_the_cache(small_train):
+    path, X, y = small_train
+    load_train(path)
+    st = path.stat()
+    first_line, rest = path.read_text().split("\n", 1)
+    cells = first_line.split(",")
+    cells[1], cells[2] = cells[2], cells[1]
+    path.write_text(",".join(cells) + "\n" + rest)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert path.stat().st_size == st.st_size
+    X_got, _ = load_train(path)
+    assert X_got[0, 0] == X[0, 1] and X_got[0, 1] == X[0, 0]
+
+
+def test_a_damaged_cache_is_ignored(small_train):
+    path, X, _ = small_train
+    load_train(path)
+    (cache,) = (path.parent / ".cache").iterdir()
+    cache.write_bytes(b"not a numpy file")
+    np.testing.assert_array_equal(load_train(path)[0], X)
+
+
+def test_train_and_test_caches_do_not_mix(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", X[:4])
+    load_train(tmp_path / "train.csv")
+    np.testing.assert_array_equal(load_test(tmp_path / "test.csv"), X[:4])
+    assert len(cache_files(tmp_path)) == 2
+
+
+# ---------------------------------------------------------------- preprocessing
+
+
+def test_class_names_in_the_exercise_order():
+    assert CLASS_NAMES == ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def _labelled(per_class=50):
+    return make_images(per_class, seed=7)
+
+
+def _row_ids(A, X):
+    """Index in X of every row of A (rows of X are distinct)."""
+    lookup = {row.tobytes(): i for i, row in enumerate(X)}
+    return np.array([lookup[row.tobytes()] for row in A])
+
+
+def test_split_is_stratified_disjoint_complete_and_reproducible():
+    X, y = _labelled()
+    X_tr, X_val, y_tr, y_val = train_val_split(X, y, val_fraction=0.2, random_state=3)
+    assert len(X_val) == 100 and len(X_tr) == 400
+    np.testing.assert_array_equal(np.bincount(y_val, minlength=10), np.full(10, 10))
+    np.testing.assert_array_equal(np.bincount(y_tr, minlength=10), np.full(10, 40))
+    ids_tr, ids_val = _row_ids(X_tr, X), _row_ids(X_val, X)
+    assert not set(ids_tr) & set(ids_val)
+    assert sorted([*ids_tr, *ids_val]) == list(range(len(X)))
+    np.testing.assert_array_equal(y[ids_tr], y_tr)
+    np.testing.assert_array_equal(y[ids_val], y_val)
+    again = train_val_split(X, y, val_fraction=0.2, random_state=3)
+    for a, b in zip(again, (X_tr, X_val, y_tr, y_val), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = train_val_split(X, y, val_fraction=0.2, random_state=4)
+    assert set(_row_ids(other[1], X)) != set(ids_val)
+
+
+def test_split_default_is_ten_percent():
+    X, y = _labelled(per_class=30)
+    _, X_val, _, y_val = train_val_split(X, y)
+    assert len(X_val) == 30 and np.all(np.bincount(y_val, minlength=10) == 3)
+
+
+def test_standardizer_statistics_come_from_the_training_part_only():
+    X, y = _labelled()
+    X_tr, X_val, _, _ = train_val_split(X, y, random_state=0)
+    X_val = np.full_like(X_val, 255)  # a validation part nothing like the training part
+    s = Standardizer().fit(X_tr)
+    assert s.mean_ == pytest.approx(X_tr.mean() / 255)
+    assert s.std_ == pytest.approx((X_tr / 255).std())
+    Z_tr, Z_val = s.transform(X_tr), s.transform(X_val)
+    assert Z_tr.dtype == np.float32
+    assert abs(float(Z_tr.mean())) < 1e-4 and float(Z_tr.std()) == pytest.approx(1, abs=1e-4)
+    assert float(Z_val.mean()) > 1  # not re-centred on its own statistics
+    restored = Standardizer.from_dict(s.to_dict())
+    np.testing.assert_array_equal(restored.transform(X_val), Z_val)
+
+
+def test_one_hot():
+    Y = one_hot(np.array([0, 3, 9, 3]))
+    assert Y.shape == (4, 10) and Y.dtype == np.float32
+    np.testing.assert_array_equal(Y.argmax(axis=1), [0, 3, 9, 3])
+    np.testing.assert_array_equal(Y.sum(axis=1), np.ones(4))
