@@ -37,19 +37,23 @@ figure: data
 	$(PY) -m fmnist figure
 
 report: data
-	@if [ -f tools/qmdrender/__main__.py ]; then \
-		if [ "$(RENDERER)" != builtin ] && command -v quarto >/dev/null 2>&1; then \
-			QUARTO_PYTHON=$(abspath $(PY)) quarto render $(QMD); \
-		else \
-			$(PY) -m tools.qmdrender $(QMD); \
-		fi; \
+	@if [ "$(RENDERER)" != builtin ] && command -v quarto >/dev/null 2>&1; then \
+		echo "rendering $(QMD) with quarto (RENDERER=builtin to use tools/qmdrender)"; \
+		QUARTO_PYTHON=$(abspath $(PY)) quarto render $(QMD) --to typst; \
 	else \
-		$(PY) -m fmnist figure; \
-		echo "report renderer not available yet: made data/ and figures/ only"; \
+		$(PY) -m tools.qmdrender $(QMD); \
 	fi
+	@for f in $(QMD:.qmd=.pdf) lr_pred.csv NN_pred.csv; do \
+		if [ -f "$$f" ]; then \
+			echo "$$f: $(CURDIR)/$$f$$( [ -f "$$f.quick" ] && echo ' (quick mode)')"; \
+		else echo "$$f: not made"; fi; \
+	done
 
 render: venv
 	$(PY) -m tools.qmdrender $(QMD)
+
+submission: venv
+	$(PY) -m tools.submission
 
 test: venv
 	$(PY) -m pytest -q

@@ -27,6 +27,7 @@ class Chunk:
     line: int
     code: str
     options: dict = field(default_factory=dict)
+    code_line: int = 0  # .qmd line of the first line of `code`
 
     @property
     def label(self) -> str | None:
@@ -117,9 +118,11 @@ def parse(text: str, path: str | Path = "<string>") -> Document:
             if inline_opts and inline_opts.strip(" ,"):
                 raise RenderError(f"{path}:{i + 1}: put chunk options in '#|' lines, "
                                   f"not in the fence ({m.group('info')})")
-            code = "\n".join(body[n_opts:]).strip("\n")
+            rest = body[n_opts:]
+            lead = next((k for k, text in enumerate(rest) if text.strip()), len(rest))
+            code = "\n".join(rest).strip("\n")
             parts.append(Chunk(len([p for p in parts if isinstance(p, Chunk)]), i + 1, code,
-                               options))
+                               options, code_line=i + 2 + n_opts + lead))
             prose, prose_line = [], j + 2
         else:
             prose.extend(lines[i:j + 1])

@@ -178,8 +178,8 @@ def _sequence(lines, pos, indent):
         if not item:
             value, pos = _block(lines, pos + 1, indent)
         elif _KEY.match(item) and item[0] not in "[\"'":
-            value, pos = _mapping(lines, pos, indent + 2 + (len(text[1:]) - len(text[1:].lstrip()) - 1),
-                                  first_text=item)
+            gap = len(text[1:]) - len(text[1:].lstrip())
+            value, pos = _mapping(lines, pos, indent + 1 + gap, first_text=item)
         else:
             value, pos = scalar(item, lineno), pos + 1
         result.append(value)

@@ -1,0 +1,186 @@
+"""Quarto cross-references: find the labelled targets, number them, check and rewrite `@refs`.
+
+Targets: `# Title {#sec-x}`, figures (`{#fig-x}` on an image), tables (`: caption {#tbl-x}`),
+display equations `$$ ... $$ {#eq-x}`. References `@fig-x` (or `[@fig-x]`) become Typst
+references `#ref(<fig-x>)`, so the numbers printed in the text are the very counters Typst
+prints in the captions; `number()` computes the same numbering in Python to check labels
+(unknown or duplicate ones stop the render with their `.qmd` line) and for tests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import RenderError
+
+KINDS = {"fig": "Figure", "tbl": "Table", "eq": "Equation", "sec": "Section"}
+_LABEL = r"(?:fig|tbl|eq|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_]"
+REF = re.compile(rf"\[-?@({_LABEL})\]|(?<![\w@./-])@({_LABEL})")
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
+IMAGE = re.compile(r"^!\[(?P<cap>.*)\]\([^)]*\)(?:\{(?P<attr>[^}]*)\})?\s*$")
+TABLE_CAPTION = re.compile(r"^(?::|Table:)\s+.*?(?:\{(?P<attr>[^}]*)\})?\s*$")
+DISPLAY_MATH = re.compile(r"\$\$(?P<tex>(?:(?!\$\$).)+?)\$\$"
+                          r"(?:[ \t]*\{#(?P<label>eq-[A-Za-z0-9_-]*[A-Za-z0-9_])\})?", re.S)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+@dataclass
+class Piece:
+    """A run of Markdown and the `.qmd` line it came from (for error messages)."""
+
+    text: str
+    line: int
+
+
+def split_code(text: str) -> list[tuple[bool, str]]:
+    """Split Markdown into (is_code, text) runs: fenced blocks and inline code spans are code.
+
+    Joining the runs' texts gives `text` back exactly.
+    """
+    runs: list[tuple[bool, str]] = []
+    buf: list[str] = []
+    fence = None
+    for line in text.splitlines(keepends=True):
+        m = _FENCE.match(line)
+        if fence is None and m:
+            runs.append((False, "".join(buf)))
+            buf, fence = [line], m.group(1)
+        elif fence is not None:
+            buf.append(line)
+            stripped = line.strip()
+            if stripped.startswith(fence) and stripped.strip(fence[0]) == "":
+                runs.append((True, "".join(buf)))
+                buf, fence = [], None
+        else:
+            buf.append(line)
+    runs.append((fence is not None, "".join(buf)))
+    out: list[tuple[bool, str]] = []
+    for is_code, chunk in runs:
+        if is_code:
+            out.append((True, chunk))
+            continue
+        pos = 0
+        for m in re.finditer(r"(`+)(?!`).+?(?<!`)\1(?!`)(\{=\w+\})?", chunk, re.S):
+            out.append((False, chunk[pos:m.start()]))
+            out.append((True, m.group(0)))
+            pos = m.end()
+        out.append((False, chunk[pos:]))
+    return [(is_code, chunk) for is_code, chunk in out if chunk]
+
+
+def _attr_id(attr: str | None) -> str | None:
+    m = re.search(r"#([\w-]+)", attr or "")
+    return m.group(1) if m else None
+
+
+def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
+    """label -> printed reference, e.g. {'fig-a': 'Figure 1', 'sec-b': 'Section 2.1',
+    'eq-c': 'Equation (1)'}, numbered in document order as the Typst template numbers them."""
+    labels: dict[str, str] = {}
+    counts = {"fig": 0, "tbl": 0, "eq": 0}
+    sections = [0] * 6
+
+    def add(label, printed, line):
+        if label in labels:
+            raise RenderError(f"line {line}: label {label!r} is defined twice")
+        labels[label] = printed
+
+    for piece in pieces:
+        consumed_lines = 0
+        for is_code, text in split_code(piece.text):
+            if is_code:
+                consumed_lines += text.count("\n")
+                continue
+            for m in DISPLAY_MATH.finditer(text):
+                if not m.group("label"):
+                    continue
+                counts["eq"] += 1
+                add(m.group("label"), f"Equation ({counts['eq']})",
+                    piece.line + text[:m.start()].count("\n"))
+            base = piece.line + consumed_lines
+            for offset, line in enumerate(text.split("\n")):
+                where = base + offset
+                h = HEADING.match(line)
+                if h and not line.startswith("#|"):
+                    attr = h.group(3) or ""
+                    ident = _attr_id(attr)
+                    numbered = number_sections and not re.search(r"(^|\s)(\.unnumbered|-)(\s|$)",
+                                                                  attr)
+                    level = len(h.group(1))
+                    if numbered:
+                        sections[level - 1] += 1
+                        sections[level:] = [0] * (6 - level)
+                    if ident and ident.startswith("sec-"):
+                        if not numbered:
+                            raise RenderError(
+                                f"line {where}: @{ident} targets an unnumbered section; set "
+                                "'number-sections: true' (and no .unnumbered) to refer to it")
+                        add(ident, "Section " + ".".join(map(str, sections[:level])), where)
+                    continue
+                img = IMAGE.match(line.strip())
+                if img and img.group("cap").strip():
+                    counts["fig"] += 1
+                    ident = _attr_id(img.group("attr"))
+                    if ident and ident.startswith("fig-"):
+                        add(ident, f"Figure {counts['fig']}", where)
+                    continue
+                cap = TABLE_CAPTION.match(line.strip())
+                if cap and offset > 0 and _after_table(text.split("\n"), offset):
+                    counts["tbl"] += 1
+                    ident = _attr_id(cap.group("attr"))
+                    if ident and ident.startswith("tbl-"):
+                        add(ident, f"Table {counts['tbl']}", where)
+            consumed_lines += text.count("\n")
+    return labels
+
+
+def _after_table(lines: list[str], i: int) -> bool:
+    """Is line i a table caption, i.e. preceded (across blank lines) by a table row?"""
+    j = i - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    return j >= 0 and (lines[j].lstrip().startswith("|") or lines[j].lstrip().startswith("+"))
+
+
+def rewrite_refs(pieces: list[Piece], labels: dict[str, str]) -> list[Piece]:
+    """Replace `@label` / `[@label]` in prose by Typst references; unknown labels are errors."""
+    out = []
+    for piece in pieces:
+        parts = []
+        line = piece.line
+        for is_code, text in split_code(piece.text):
+            parts.append(text if is_code else _rewrite_run(text, line, labels))
+            line += text.count("\n")
+        out.append(Piece("".join(parts), piece.line))
+    return out
+
+
+def _rewrite_run(text: str, line: int, labels: dict[str, str]) -> str:
+    def sub(m):
+        label = m.group(1) or m.group(2)
+        if label not in labels:
+            where = line + text[:m.start()].count("\n")
+            raise RenderError(f"line {where}: reference @{label} has no target "
+                              f"(known: {', '.join(sorted(labels)) or 'none'})")
+        return f"`#ref(<{label}>)`{{=typst}}"
+    return REF.sub(sub, text)
+
+
+def _typst_equation(m, to_typst) -> str:
+    if not m.group("label"):
+        return m.group(0)
+    math = to_typst(m.group("tex").strip())
+    return (f'\n\n```{{=typst}}\n#math.equation(block: true, numbering: "(1)", $ {math} $) '
+            f"<{m.group('label')}>\n```\n\n")
+
+
+def rewrite_equations(text: str, to_typst) -> str:
+    """`$$ tex $$ {#eq-x}` -> a raw Typst numbered equation labelled <eq-x>.
+
+    `to_typst(tex) -> str` converts the LaTeX (Pandoc). Unlabelled equations are left to
+    Pandoc and stay unnumbered.
+    """
+    return "".join(run if is_code else DISPLAY_MATH.sub(lambda m: _typst_equation(m, to_typst),
+                                                        run)
+                   for is_code, run in split_code(text))

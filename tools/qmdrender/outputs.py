@@ -1,0 +1,158 @@
+"""Turn a chunk's source and Jupyter outputs into Pandoc Markdown (Quarto's preferences)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+from .document import Chunk
+from .pandoc import html_table_to_markdown
+
+# Reprs that are side effects of plotting calls, not results anyone wants to read.
+_HIDDEN_REPR = re.compile(
+    r"^\s*(\[?\s*(<[\w.]+( object)? at 0x[0-9a-fA-F]+>\s*,?\s*)+\]?"
+    r"|<Figure size [\d.]+x[\d.]+ with \d+ Axes>"
+    r"|<[\w.]+ object>"
+    r"|<matplotlib\.[^>]*>)\s*$",
+    re.DOTALL,
+)
+_PLOT_REPR = re.compile(r"^\s*(Text|Text\w*|\(np\.float64|\()\(?.*\)\s*$", re.DOTALL)
+
+TEXT_WIDTH_IN = 6.3  # the template's text width (A4 with 2.5 cm margins), inches
+
+
+def fence(text: str, cls: str = "") -> str:
+    """A fenced code block long enough not to be closed by backticks inside `text`."""
+    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    ticks = "`" * (longest + 1)
+    return f"{ticks}{cls}\n{text.rstrip()}\n{ticks}"
+
+
+def _svg_width_in(svg: str) -> float | None:
+    m = re.search(r'<svg[^>]*\swidth="([\d.]+)(pt|px|in)?"', svg)
+    if not m:
+        return None
+    value, unit = float(m.group(1)), m.group(2) or "px"
+    return value / {"pt": 72.0, "px": 96.0, "in": 1.0}[unit]
+
+
+def _png_width_in(data: bytes, dpi: float) -> float | None:
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return int.from_bytes(data[16:20], "big") / dpi
+
+
+def image_markdown(path: str, width_in: float | None, caption: str = "", label: str | None = None
+                   ) -> str:
+    attrs = []
+    if label:
+        attrs.append(f"#{label}")
+    if width_in:
+        attrs.append(f"width={min(width_in, TEXT_WIDTH_IN):.2f}in")
+    attr = "{" + " ".join(attrs) + "}" if attrs else ""
+    if caption and not label:
+        return f"![]({path}){attr}\n\n::: {{.unnumbered-caption}}\n{caption}\n:::"
+    return f"![{caption}]({path}){attr}"
+
+
+class OutputConverter:
+    """Writes images into `figures_dir` and returns Markdown for one chunk."""
+
+    def __init__(self, figures_dir: Path, fig_dpi: int, link_prefix: str):
+        self.figures_dir = figures_dir
+        self.link_prefix = link_prefix.rstrip("/")
+        self.fig_dpi = fig_dpi
+        figures_dir.mkdir(parents=True, exist_ok=True)
+
+    def chunk_markdown(self, chunk: Chunk, opts: dict, outputs: list[dict]) -> str:
+        """Markdown for the chunk: echoed code (if `echo`), then its outputs (if `output`)."""
+        if not opts["include"]:
+            return ""
+        blocks = []
+        if opts["echo"] and chunk.code.strip():
+            blocks.append(fence(chunk.code, "python"))
+        if opts["output"] is not False:
+            blocks.extend(self._outputs(chunk, opts, outputs))
+        return "\n\n".join(b for b in blocks if b.strip())
+
+    def _outputs(self, chunk: Chunk, opts: dict, outputs: list[dict]) -> list[str]:
+        asis = opts["output"] == "asis"
+        label = chunk.label or ""
+        has_figure = any("image/svg+xml" in o.get("data", {}) or "image/png" in o.get("data", {})
+                         for o in outputs)
+        blocks: list[str] = []
+        n_images = 0
+        table_blocks: list[int] = []
+        stream_buffer: dict[str, str] = {}
+
+        def flush_streams():
+            for name, text in stream_buffer.items():
+                if name == "stdout":
+                    blocks.append(text if asis else fence(text))
+                elif opts["warning"]:
+                    blocks.append(fence(text, "{.stderr}"))
+            stream_buffer.clear()
+
+        for out in outputs:
+            kind = out.get("output_type")
+            if kind == "stream":
+                name = out.get("name", "stdout")
+                if stream_buffer and name not in stream_buffer:
+                    flush_streams()
+                stream_buffer[name] = stream_buffer.get(name, "") + out.get("text", "")
+                continue
+            flush_streams()
+            if kind == "error":
+                tb = "\n".join(out.get("traceback", [])) or f"{out['ename']}: {out['evalue']}"
+                blocks.append(fence(tb, "{.error}"))
+                continue
+            data = out.get("data", {})
+            if "text/markdown" in data:
+                md = data["text/markdown"]
+                blocks.append(md)
+                if _looks_like_table(md):
+                    table_blocks.append(len(blocks) - 1)
+            elif "image/svg+xml" in data or "image/png" in data:
+                n_images += 1
+                name = f"{label or f'chunk-{chunk.index + 1}'}-{n_images}"
+                if "image/svg+xml" in data:
+                    svg = data["image/svg+xml"]
+                    path = self.figures_dir / f"{name}.svg"
+                    path.write_text(svg, encoding="utf-8")
+                    width = _svg_width_in(svg)
+                else:
+                    png = base64.b64decode(data["image/png"])
+                    path = self.figures_dir / f"{name}.png"
+                    path.write_bytes(png)
+                    width = _png_width_in(png, self.fig_dpi)
+                first = n_images == 1
+                cap = opts.get("fig-cap") if first else None
+                fig_label = label if first and label.startswith("fig-") and cap else None
+                link = f"{self.link_prefix}/{path.name}"
+                blocks.append(image_markdown(link, width, str(cap or ""), fig_label))
+            elif "text/html" in data and "<table" in data["text/html"]:
+                blocks.append(html_table_to_markdown(data["text/html"]))
+                table_blocks.append(len(blocks) - 1)
+            elif "text/plain" in data:
+                text = data["text/plain"]
+                if _HIDDEN_REPR.match(text) or (has_figure and _PLOT_REPR.match(text)):
+                    continue
+                blocks.append(text if asis else fence(text))
+        flush_streams()
+        if asis:
+            table_blocks += [i for i, b in enumerate(blocks) if _looks_like_table(b)
+                             and i not in table_blocks]
+        cap = opts.get("tbl-cap")
+        if cap and table_blocks:
+            i = max(table_blocks)
+            ident = f" {{#{label}}}" if label.startswith("tbl-") else ""
+            blocks[i] = blocks[i].rstrip() + f"\n\n: {cap}{ident}"
+        return blocks
+
+
+def _looks_like_table(md: str) -> bool:
+    lines = [ln for ln in md.strip().splitlines() if ln.strip()]
+    return (len(lines) >= 2 and lines[-1].lstrip().startswith("|")
+            and any(re.fullmatch(r"\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*", ln)
+                    for ln in lines))

@@ -1,0 +1,159 @@
+"""The whole pipeline: parse, execute, Markdown, cross-references, Pandoc -> Typst -> PDF."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from fmnist._io import atomic_write
+
+from . import crossref
+from .config import (
+    execute_defaults,
+    figure_options,
+    find_project_root,
+    load_project,
+    merged_metadata,
+    template_metadata,
+)
+from .document import Chunk, Prose, read
+from .errors import RenderError
+from .execute import (
+    INLINE_HELPER,
+    ChunkError,
+    Kernel,
+    Progress,
+    figsize_code,
+    inline_code,
+    setup_code,
+)
+from .outputs import OutputConverter
+from .pandoc import markdown_to_typst, math_to_typst
+from .typst_pdf import compile_pdf, fix_math_symbols
+
+TEMPLATE = Path(__file__).with_name("template.typ")
+_INLINE = re.compile(r"^`\{python\}\s+(?P<expr>.+?)\s*`$", re.S)
+_IMAGE_PATH = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)")
+_CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+
+
+def _root_path(path: Path, root: Path) -> str:
+    """A path as Typst sees it when compiled with `root`: '/relative/to/root'."""
+    return "/" + os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _fix_image_paths(text: str, qmd_dir: Path, root: Path) -> str:
+    def sub(m):
+        target = m.group(2)
+        if re.match(r"^[a-z]+:", target) or target.startswith("/"):
+            return m.group(0)
+        return m.group(1) + _root_path((qmd_dir / target).resolve(), root)
+    return _IMAGE_PATH.sub(sub, text)
+
+
+def _chunk_failure(qmd: Path, chunk: Chunk, err: ChunkError) -> RenderError:
+    m = _CELL_LINE.findall(err.traceback)
+    line = chunk.code_line + int(m[0]) - 1 if m else chunk.line
+    return RenderError(f"{qmd}:{line}: {chunk.describe()} (starting at line {chunk.line}) "
+                       f"failed: {err.ename}: {err.evalue}\n{err.traceback}")
+
+
+def render(qmd: str | Path, output: str | Path | None = None,
+           build_dir: str | Path | None = None, stream=None) -> Path:
+    """Render `qmd` to a PDF (default: beside it, same name); returns the PDF's path."""
+    stream = stream or sys.stderr
+    qmd = Path(qmd).resolve()
+    doc = read(qmd)
+    root = find_project_root(qmd)
+    meta = merged_metadata(load_project(root), doc.meta)
+    defaults, figs = execute_defaults(meta), figure_options(meta)
+    build = Path(build_dir).resolve() if build_dir else root / "_build" / qmd.stem
+    build.mkdir(parents=True, exist_ok=True)
+    output = Path(output).resolve() if output else qmd.with_suffix(".pdf")
+    typst_root = Path(os.path.commonpath([root, build, qmd.parent]))
+    converter = OutputConverter(build / "figures", int(figs["fig-dpi"]),
+                                _root_path(build / "figures", typst_root))
+    chunks = doc.chunks
+    progress = Progress(len(chunks), stream)
+    print(f"rendering {qmd.name}: {len(chunks)} chunks, working directory {root}", file=stream)
+    t0 = time.perf_counter()
+
+    pieces: list[crossref.Piece] = []
+    with Kernel(root, build) as kernel:
+        kernel.run(setup_code(figs["fig-width"], figs["fig-height"], figs["fig-format"],
+                              int(figs["fig-dpi"])))
+        kernel.run(INLINE_HELPER)
+        for part in doc.parts:
+            if isinstance(part, Prose):
+                text = _evaluate_inline(part, kernel, qmd) if defaults["eval"] else part.text
+                pieces.append(crossref.Piece(_fix_image_paths(text, qmd.parent, typst_root),
+                                             part.line))
+                continue
+            opts = {**defaults, **figs, **part.options}
+            progress.start(part.index + 1, part.label or f"line {part.line}")
+            outputs = []
+            if opts["eval"]:
+                sized = "fig-width" in part.options or "fig-height" in part.options
+                if sized:
+                    kernel.run(figsize_code(opts["fig-width"], opts["fig-height"]))
+                try:
+                    outputs = (kernel.run_allowing_errors(part.code) if opts["error"]
+                               else kernel.run(part.code))
+                except ChunkError as err:
+                    progress.done(" FAILED")
+                    raise _chunk_failure(qmd, part, err) from None
+                if sized:
+                    kernel.run(figsize_code(figs["fig-width"], figs["fig-height"]))
+            progress.done("" if opts["eval"] else " (not run: eval false)")
+            md = converter.chunk_markdown(part, opts, outputs)
+            if md:
+                pieces.append(crossref.Piece(md, part.line))
+
+    try:
+        labels = crossref.number(pieces, bool(meta.get("number-sections")))
+        pieces = crossref.rewrite_refs(pieces, labels)
+    except RenderError as err:
+        raise RenderError(f"{qmd}:{str(err).removeprefix('line ')}") from None
+    markdown = crossref.rewrite_equations("\n\n".join(p.text for p in pieces), math_to_typst)
+    (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
+    (build / "crossrefs.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
+    metadata_file = build / "metadata.json"
+    metadata_file.write_text(json.dumps(template_metadata(meta), indent=1), encoding="utf-8")
+
+    typ_file = build / f"{qmd.stem}.typ"
+    typ_file.write_text(fix_math_symbols(markdown_to_typst(markdown, TEMPLATE, metadata_file)),
+                        encoding="utf-8")
+    pdf_tmp = build / f"{qmd.stem}.pdf"
+    for warning in compile_pdf(typ_file, pdf_tmp, typst_root):
+        print(f"typst warning: {warning}", file=stream)
+    with atomic_write(output, "wb") as f:
+        f.write(pdf_tmp.read_bytes())
+    print(f"wrote {output} in {time.perf_counter() - t0:.1f} s "
+          f"(intermediates in {build})", file=stream)
+    return output
+
+
+def _evaluate_inline(part: Prose, kernel: Kernel, qmd: Path) -> str:
+    """Replace each `` `{python} expr` `` by its value, evaluated in the kernel now."""
+    out = []
+    consumed = 0
+    for is_code, text in crossref.split_code(part.text):
+        m = _INLINE.match(text) if is_code else None
+        if m:
+            line = part.line + part.text[:consumed].count("\n")
+            try:
+                results = kernel.run(inline_code(m.group("expr")))
+            except ChunkError as err:
+                raise RenderError(f"{qmd}:{line}: inline expression {m.group('expr')!r} "
+                                  f"failed: {err.ename}: {err.evalue}") from None
+            values = [o["data"]["text/markdown"] for o in results
+                      if o.get("output_type") == "execute_result"]
+            out.append(values[0] if values else "")
+        else:
+            out.append(text)
+        consumed += len(text)
+    return "".join(out)
