@@ -41,8 +41,11 @@ def plot_examples(X: np.ndarray, y: np.ndarray, per_class: int = 4, random_state
     """
     X, y = np.asarray(X), np.asarray(y)
     rng = np.random.default_rng(random_state)
-    fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(1.2 * per_class + 1.4, 12.5),
-                             squeeze=False)
+    side, left, top = 1.15, 1.35, 0.45  # inches: image, row labels, title
+    width, height = left + side * per_class + 0.1, top + side * N_CLASSES + 0.1
+    fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(left=left / width, right=1 - 0.1 / width, bottom=0.1 / height,
+                        top=1 - top / height, wspace=0.06, hspace=0.06)
     for c, name in enumerate(CLASS_NAMES):
         idx = np.flatnonzero(y == c)
         if len(idx) < per_class:
@@ -57,8 +60,8 @@ def plot_examples(X: np.ndarray, y: np.ndarray, per_class: int = 4, random_state
                 spine.set_color("0.75")
         axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=11,
                               labelpad=8)
-    fig.suptitle(f"Fashion-MNIST: {per_class} training examples of each class", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.suptitle(f"Fashion-MNIST: {per_class} training examples of each class", fontsize=12,
+                 y=1 - 0.12 / height, va="top")
     if path is not None:
         save_figure(fig, path)
     return fig
