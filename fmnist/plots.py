@@ -135,12 +135,13 @@ def plot_history(history, title: str | None = None, path=None):
 
 
 def plot_sweep(results, x: str, y: str = "val_acc", hue: str | None = None,
-               ax=None, logx: bool | None = None, title: str | None = None, path=None):
+               ax=None, logx: bool | None = None, title: str | None = None,
+               x_label: str | None = None, hue_label: str | None = None, path=None):
     """Metric `y` against the setting `x`, one line per value of `hue` (if given).
 
     `results`: a DataFrame with one row per run. Non-numeric or missing `x` values are treated
     as categories (evenly spaced); a positive numeric `x` spanning more than a factor 20 gets a
-    log axis.
+    log axis, ticked at the values tried. `x_label`, `hue_label`: names shown for `x`, `hue`.
     """
     import pandas as pd
 
@@ -166,13 +167,15 @@ def plot_sweep(results, x: str, y: str = "val_acc", hue: str | None = None,
         part = part.assign(_x=part[x] if numeric else part[x].astype(str))
         part = part.groupby("_x", sort=False)[y].mean()
         part = part.loc[sorted(part.index, key=lambda v: positions[v])]
-        label = None if hue is None else f"{hue} = {key}"
+        label = None if hue is None else f"{hue_label or hue} = {key}"
         ax.plot([positions[v] for v in part.index], part.values, marker="o", label=label)
     if numeric and logx:
         ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(list(positions), [f"{v:g}" for v in positions])
     if not numeric:
         ax.set_xticks(list(positions.values()), list(positions.keys()))
-    ax.set_xlabel(x)
+    ax.set_xlabel(x_label or x)
     ax.set_ylabel({"val_acc": "validation accuracy", "val_loss": "validation loss"}.get(y, y))
     ax.grid(alpha=0.3)
     if hue:

@@ -163,3 +163,13 @@ def test_history_plot_uses_the_recorded_epoch_numbers():
     h = pd.DataFrame(synthetic_history(3)).assign(epoch=[2, 4, 6])
     line = plot_history(h).axes[0].get_lines()[0]
     np.testing.assert_array_equal(line.get_xdata(), [2, 4, 6])
+
+
+def test_sweep_plot_log_axis_is_ticked_at_the_values_tried_with_readable_names():
+    df = pd.DataFrame({"lr": [0.005, 0.02, 0.1, 0.5], "val_acc": [0.8, 0.84, 0.85, 0.83],
+                       "batch_size": [32] * 4})
+    ax = plot_sweep(df, x="lr", hue="batch_size", x_label="learning rate",
+                    hue_label="batch size").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.005", "0.02", "0.1", "0.5"]
+    assert ax.get_xlabel() == "learning rate"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["batch size = 32"]
