@@ -35,6 +35,7 @@ class DataError(ValueError):
 _CACHE_VERSION = 1
 _INT = re.compile(r"[+-]?\d+")
 _ALLOWED_BYTES = b"0123456789+-, \t\r\n"
+_BLOCK_LINES = 1000
 
 
 def default_data_dir() -> Path:
@@ -125,17 +126,18 @@ def _first_line(raw: bytes) -> tuple[int, str | None, int]:
 
 
 def _is_header(line: str) -> bool:
-    """A header row has no number in it (e.g. `label,pixel1,...`)."""
-    return not any(_INT.fullmatch(cell.strip()) for cell in line.split(","))
+    """A header row names the columns: words and no numbers (`label,pixel1,...`), or words
+    around the column numbers (`label,0,1,...,783`, as pandas writes them). A run of 300
+    consecutive numbers cannot be an image row, whose pixels stop at 255."""
+    cells = [cell.strip() for cell in line.split(",")]
+    numbers = [int(cell) for cell in cells if _INT.fullmatch(cell)]
+    if not numbers:
+        return any(ch.isalpha() for ch in line)
+    return len(numbers) >= 300 and bool(np.all(np.diff(numbers) == 1))
 
 
 def _parse(path: Path, kind: str) -> np.ndarray:
-    """Fast path: pandas' C parser into uint8 (it rejects values outside 0..255).
-
-    pandas would accept `3.0` or `1e2` as integers, so the bytes are first checked to hold
-    only digits, signs, commas and whitespace. Anything unexpected hands over to
-    `_problem`, which names the exact line.
-    """
+    """Parse and validate a whole file; any problem raises DataError naming its first bad line."""
     raw = path.read_bytes()
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
@@ -143,26 +145,36 @@ def _parse(path: Path, kind: str) -> np.ndarray:
     if line is None:
         raise DataError(f"{path}: the file is empty; it should hold one image per line "
                         f"({_describe_row(kind)})")
-    header = _is_header(line)
-    if header and len(line.split(",")) != _n_columns(kind):
-        raise _problem(path, kind, header)
-    body = raw[header_end:] if header else raw
-    if body.translate(None, _ALLOWED_BYTES):
-        raise _problem(path, kind, header)
-    if header and not body.strip():
+    header_index = first if _is_header(line) else None
+    body = raw[header_end:] if header_index is not None else raw
+    if header_index is not None and not body.strip():
         raise DataError(f"{path}: line {first + 1} is a header but no data follows; the file "
                         f"should hold one image per line ({_describe_row(kind)})")
+    M = _parse_block(body, kind)
+    if M is None or (header_index is not None and len(line.split(",")) != _n_columns(kind)):
+        raise _problem(path, kind, raw, header_index)
+    return M
+
+
+def _parse_block(body: bytes, kind: str) -> np.ndarray | None:
+    """Fast path for headerless CSV bytes: pandas' C parser straight into uint8 (it refuses
+    values outside 0..255), or None if anything is wrong.
+
+    pandas would accept `3.0` or `1e2` as integers, so the bytes are first checked to hold
+    only digits, signs, commas and whitespace.
+    """
+    if body.translate(None, _ALLOWED_BYTES):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            df = pd.read_csv(io.BytesIO(raw), header=None,
-                             skiprows=first + 1 if header else first, dtype=np.uint8,
-                             engine="c", na_filter=False, skip_blank_lines=True)
+            df = pd.read_csv(io.BytesIO(body), header=None, dtype=np.uint8, engine="c",
+                             na_filter=False, skip_blank_lines=True)
     except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        raise _problem(path, kind, header) from None
-    M = df.to_numpy()  # uint8: pandas refuses values outside 0..255
+        return None
+    M = df.to_numpy()
     if M.shape[1] != _n_columns(kind) or (kind == "train" and M[:, 0].max() >= N_CLASSES):
-        raise _problem(path, kind, header)
+        return None
     return np.ascontiguousarray(M)
 
 
@@ -179,40 +191,56 @@ def _column_name(kind: str, j: int) -> str:
     return f"column {j + 1} (pixel {j + 1})"
 
 
-def _problem(path: Path, kind: str, header: bool) -> DataError:
-    """Slow second pass, only for a bad file: the DataError describing its first bad line."""
-    n_cols = _n_columns(kind)
-    seen_header = not header
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            where = f"{path}, line {lineno}"
-            cells = [c.strip() for c in line.split(",")]
-            if not seen_header:
-                seen_header = True
-                if len(cells) == n_cols:
-                    continue
-            if len(cells) != n_cols:
-                return DataError(where + ": " + _count_message(kind, len(cells)))
-            for j, cell in enumerate(cells):
-                if not cell:
-                    return DataError(f"{where}: {_column_name(kind, j)} is empty; every row needs "
-                                    f"{_describe_row(kind)}")
-                is_int = _INT.fullmatch(cell) is not None
-                if kind == "train" and j == 0:
-                    if not is_int or not 0 <= int(cell) < N_CLASSES:
-                        return DataError(f"{where}: label {cell!r} is not an integer 0..9 "
-                                        f"(one of the classes {', '.join(CLASS_NAMES)}); fix or "
-                                        "delete the line")
-                elif not is_int:
-                    return DataError(f"{where}: {_column_name(kind, j)} is {cell!r}, not an "
-                                    "integer; pixels must be integers 0..255")
-                elif not 0 <= int(cell) <= 255:
-                    return DataError(f"{where}: {_column_name(kind, j)} is {cell}, outside 0..255; "
-                                    "pixels must be integers 0..255")
+def _problem(path: Path, kind: str, raw: bytes, header_index: int | None) -> DataError:
+    """Second pass, only for a bad file: the DataError for its first bad line.
+
+    Blocks of lines go through the fast parser; only a block that fails is checked line by
+    line in Python, so even a problem on the last line is found in seconds.
+    """
+    lines = raw.split(b"\n")
+    start = 0
+    if header_index is not None:
+        n = len(lines[header_index].split(b","))
+        if n != _n_columns(kind):
+            return DataError(f"{path}, line {header_index + 1}: header with "
+                             + _count_message(kind, n))
+        start = header_index + 1
+    for block_start in range(start, len(lines), _BLOCK_LINES):
+        block = lines[block_start : block_start + _BLOCK_LINES]
+        if _parse_block(b"\n".join(block), kind) is not None:
+            continue
+        for lineno, line in enumerate(block, start=block_start + 1):
+            error = _line_problem(f"{path}, line {lineno}",
+                                  line.decode("utf-8", errors="replace"), kind)
+            if error is not None:
+                return error
     return DataError(f"{path}: could not be read as {_describe_row(kind)}; check the file")
+
+
+def _line_problem(where: str, line: str, kind: str) -> DataError | None:
+    """What is wrong with one data line, or None if it is fine (or blank)."""
+    line = line.strip()
+    if not line:
+        return None
+    cells = [c.strip() for c in line.split(",")]
+    if len(cells) != _n_columns(kind):
+        return DataError(where + ": " + _count_message(kind, len(cells)))
+    for j, cell in enumerate(cells):
+        if not cell:
+            return DataError(f"{where}: {_column_name(kind, j)} is empty; every row needs "
+                             f"{_describe_row(kind)}")
+        is_int = _INT.fullmatch(cell) is not None
+        if kind == "train" and j == 0:
+            if not is_int or not 0 <= int(cell) < N_CLASSES:
+                return DataError(f"{where}: label {cell!r} is not an integer 0..9 (one of the "
+                                 f"classes {', '.join(CLASS_NAMES)}); fix or delete the line")
+        elif not is_int:
+            return DataError(f"{where}: {_column_name(kind, j)} is {cell!r}, not an integer; "
+                             "pixels must be integers 0..255")
+        elif not 0 <= int(cell) <= 255:
+            return DataError(f"{where}: {_column_name(kind, j)} is {cell}, outside 0..255; "
+                             "pixels must be integers 0..255")
+    return None
 
 
 def _count_message(kind: str, n: int) -> str:

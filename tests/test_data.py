@@ -65,6 +65,18 @@ def test_header_and_no_header_load_the_same(tmp_path):
                                                            header=True)))
 
 
+@pytest.mark.parametrize("header", [
+    ",".join(str(i) for i in range(785)),
+    "label," + ",".join(str(i) for i in range(784)),
+    "y," + ",".join(str(i) for i in range(1, 785)),
+], ids=["pandas numbers", "label and numbers", "y and numbers from 1"])
+def test_headers_of_column_numbers_are_recognised(tmp_path, header):
+    X, y = make_images(2)
+    path = tmp_path / "train.csv"
+    path.write_text(csv_text(np.column_stack([y, X]), header))
+    np.testing.assert_array_equal(load_train(path)[0], X)
+
+
 def test_windows_line_endings_blank_lines_and_spaces_are_accepted(tmp_path):
     X, y = make_images(2)
     lines = csv_text(np.column_stack([y, X])).splitlines()
@@ -139,7 +151,10 @@ TRAIN_CASES = [
      ["'x'"]),
     ("header, then a bad label", lambda L: [header_line("train")] + _set(L, 3, 1, "12"), 4,
      ["label '12'"]),
-    ("header with too few names", lambda L: [header_line("test")] + L, 1, ["784 values"]),
+    ("header with too few names", lambda L: [header_line("test")] + L, 1,
+     ["header with 784 values"]),
+    ("bad first row is not taken for a header", lambda L: _set(L, 1, 3, "abc"), 1, ["'abc'"]),
+    ("bad last line", lambda L: _set(L, 30, 785, "x"), 30, ["column 785", "'x'"]),
 ]
 
 
@@ -184,6 +199,18 @@ def test_bad_test_file_names_file_and_line_and_writes_no_cache(tmp_path, corrupt
     assert str(path) in msg and f"line {lineno}:" in msg, msg
     for word in words:
         assert word in msg, msg
+    assert cache_files(tmp_path) == []
+
+
+def test_bad_line_deep_in_a_longer_file_is_found_exactly(tmp_path):
+    X, y = make_images(250)  # 2,500 rows: the second pass works in blocks of lines
+    lines = [header_line("train"), *csv_text(np.column_stack([y, X])).splitlines()]
+    lines[1234:1234] = ["", ""]
+    lines = _set(lines, 2345, 400, "256")
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 2345: column 400 \(pixel 399\) is 256"):
+        load_train(path)
     assert cache_files(tmp_path) == []
 
 
