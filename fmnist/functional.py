@@ -184,7 +184,7 @@ def dropout_mask(shape, p: float, rng: np.random.Generator, dtype=np.float32) ->
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {p}")
     keep = rng.random(shape, dtype=np.float32) >= p
-    return np.multiply(keep, dtype(1.0 / (1.0 - p)), dtype=dtype)
+    return np.multiply(keep, np.dtype(dtype).type(1.0 / (1.0 - p)), dtype=dtype)
 
 
 def dropout_forward(h, mask, out=None):
