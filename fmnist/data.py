@@ -67,11 +67,15 @@ def _n_columns(kind: str) -> int:
     return N_PIXELS + 1 if kind == "train" else N_PIXELS
 
 
+def _cache_prefix(path: Path, kind: str) -> str:
+    return f"{path.name}.{kind}.v{_CACHE_VERSION}."
+
+
 def _cache_path(path: Path, kind: str) -> Path:
     """Cache file for `path`, keyed by its size, modification time and inode."""
     st = path.stat()
     key = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
-    return path.parent / ".cache" / f"{path.name}.{kind}.v{_CACHE_VERSION}.{key}.npy"
+    return path.parent / ".cache" / f"{_cache_prefix(path, kind)}{key}.npy"
 
 
 def _read_cache(cache: Path, kind: str) -> np.ndarray | None:
@@ -84,12 +88,13 @@ def _read_cache(cache: Path, kind: str) -> np.ndarray | None:
     return M
 
 
-def _write_cache(cache: Path, M: np.ndarray) -> None:
-    """Store the parsed matrix; drop older caches of the same file. A read-only data
-    directory only costs speed, so failures are reported on stderr and ignored."""
+def _write_cache(cache: Path, prefix: str, M: np.ndarray) -> None:
+    """Store the parsed matrix; drop older caches of the same file (names starting with
+    `prefix`). A read-only data directory only costs speed, so failures are reported on
+    stderr and ignored."""
     try:
-        for old in cache.parent.glob(cache.name.split(".v")[0] + ".v*.npy"):
-            old.unlink()
+        for old in cache.parent.glob(prefix + "*.npy"):
+            old.unlink(missing_ok=True)
         with atomic_write(cache, "wb") as f:
             np.save(f, M, allow_pickle=False)
     except OSError as err:
@@ -108,7 +113,7 @@ def _load(path: Path, kind: str) -> np.ndarray:
     if M is None:
         M = _parse(path, kind)
         _check_classes(path, kind, M)
-        _write_cache(cache, M)
+        _write_cache(cache, _cache_prefix(path, kind), M)
     return M
 
 

@@ -319,6 +319,27 @@ def test_a_damaged_cache_is_ignored(small_train):
     np.testing.assert_array_equal(load_train(path)[0], X)
 
 
+def test_caches_of_similar_names_are_kept_apart(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_train_csv(tmp_path / "train.v2.csv", X[::-1], y[::-1])
+    load_train(tmp_path / "train.csv")
+    load_train(tmp_path / "train.v2.csv")
+    assert len(cache_files(tmp_path)) == 2
+    np.testing.assert_array_equal(load_train(tmp_path / "train.v2.csv")[0], X[::-1])
+
+
+def test_an_unwritable_cache_only_costs_speed(small_train, monkeypatch, capsys):
+    path, X, _ = small_train
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(data, "atomic_write", refuse)
+    np.testing.assert_array_equal(load_train(path)[0], X)
+    assert "could not cache" in capsys.readouterr().err
+
+
 def test_train_and_test_caches_do_not_mix(tmp_path):
     X, y = make_images(2)
     write_train_csv(tmp_path / "train.csv", X, y)
