@@ -73,7 +73,7 @@ class Plan:
     lr_base: dict
     lr_grid: dict  # axis -> values, full grid over batch_size x lr x l2
     lr_l1: tuple  # l1 coefficients, on the best grid configuration
-    lr_final: tuple  # extra logistic-regression candidates for the best model
+    lr_final: tuple  # overrides of the best grid configuration: extra candidates for best_lr
     nn_base: dict
     nn_factors: dict  # factor -> values, varied one at a time around nn_base
     nn_final: tuple  # candidates for the best network
@@ -83,26 +83,26 @@ FULL_PLAN = Plan(
     quick=False,
     n_train=None,
     n_val=None,
-    lr_base=dict(lr=0.05, batch_size=128, epochs=20, l2=1e-4, l1=0.0, momentum=0.0,
+    lr_base=dict(lr=0.05, batch_size=128, epochs=10, l2=1e-4, l1=0.0, momentum=0.0,
                  lr_schedule="constant", restore_best=True, random_state=0),
-    lr_grid=dict(batch_size=(32, 128, 512), lr=(0.005, 0.02, 0.1, 0.5), l2=(0.0, 1e-4, 1e-3)),
+    lr_grid=dict(batch_size=(32, 128, 512), lr=(0.01, 0.05, 0.25), l2=(0.0, 1e-4, 1e-3)),
     lr_l1=(1e-5, 1e-4, 1e-3),
-    lr_final=(),
-    nn_base=dict(hidden=256, activation="relu", dropout=0.0, lr=0.05, batch_size=128,
-                 epochs=15, l2=1e-4, l1=0.0, momentum=0.0, lr_schedule="constant",
+    lr_final=(dict(epochs=20, lr_schedule="cosine"),),
+    nn_base=dict(hidden=128, activation="relu", dropout=0.0, lr=0.1, batch_size=128,
+                 epochs=10, l2=1e-4, l1=0.0, momentum=0.0, lr_schedule="constant",
                  augment=None, restore_best=True, random_state=0),
     nn_factors=dict(
-        hidden=(32, 128, 256, 512, 1024),
+        hidden=(32, 128, 512),
         activation=("relu", "tanh", "sigmoid"),
         batch_size=(32, 128, 512),
-        lr=(0.01, 0.05, 0.2),
+        lr=(0.01, 0.1, 0.5),
         l2=(0.0, 1e-4, 1e-3),
-        l1=(0.0, 1e-5, 1e-4),
-        dropout=(0.0, 0.25, 0.5),
+        l1=(0.0, 1e-4),
+        dropout=(0.0, 0.2, 0.5),
     ),
     nn_final=(
-        dict(hidden=1024, activation="relu", dropout=0.5, lr=0.05, batch_size=128, epochs=60,
-             l2=1e-5, l1=0.0, momentum=0.9, lr_schedule="cosine", augment="flip+shift",
+        dict(hidden=1024, activation="relu", dropout=0.3, lr=0.02, batch_size=128, epochs=30,
+             l2=5e-5, l1=0.0, momentum=0.9, lr_schedule="cosine", augment="flip",
              restore_best=True, random_state=0),
     ),
 )
@@ -114,10 +114,10 @@ QUICK_PLAN = Plan(
     lr_base={**FULL_PLAN.lr_base, "epochs": 3},
     lr_grid=dict(batch_size=(32, 256), lr=(0.02, 0.1), l2=(0.0, 1e-3)),
     lr_l1=(1e-4,),
-    lr_final=(),
+    lr_final=(dict(epochs=4, lr_schedule="cosine"),),
     nn_base={**FULL_PLAN.nn_base, "hidden": 32, "epochs": 3},
     nn_factors=dict(hidden=(16, 32), activation=("relu", "tanh"), batch_size=(32, 128),
-                    lr=(0.05, 0.2), l2=(0.0, 1e-4), l1=(0.0, 1e-4), dropout=(0.0, 0.5)),
+                    lr=(0.05, 0.1), l2=(0.0, 1e-4), l1=(0.0, 1e-4), dropout=(0.0, 0.5)),
     nn_final=({**FULL_PLAN.nn_final[0], "hidden": 64, "epochs": 3},),
 )
 
@@ -598,12 +598,15 @@ def _best_of(results: pd.DataFrame, like: dict, quick: bool, cache) -> BestModel
 def best_lr(quick: bool | None = None, *, data=None, cache=None,
             progress: bool = True) -> BestModel:
     """The logistic regression with the highest validation accuracy among the grid, the L1
-    runs and `plan().lr_final` (all cached; nothing is retrained when the cache is warm)."""
+    runs and the best grid configuration modified by each of `plan().lr_final` (e.g. trained
+    longer with a cosine schedule); all cached, nothing is retrained when the cache is warm."""
     p, quick = plan(quick), quick_mode(quick)
     frames = [lr_sweep(quick, data=data, cache=cache, progress=progress),
               lr_l1_sweep(quick, data=data, cache=cache, progress=progress)]
     if p.lr_final:
-        frames.append(run_sweep("lr", list(p.lr_final), keep_models=True, label="lr final",
+        grid_best = _config_of(frames[0].loc[_best_index(frames[0])], p.lr_base)
+        frames.append(run_sweep("lr", [{**grid_best, **o} for o in p.lr_final],
+                                keep_models=True, label="lr final",
                                 **_sweep_kwargs(quick, data, cache, progress)))
     attrs = frames[0].attrs
     candidates = pd.concat(frames, ignore_index=True).drop_duplicates("key", ignore_index=True)
