@@ -248,14 +248,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fraction of train.csv held out for validation")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the split, the initial weights, shuffling and dropout")
-    parser.add_argument("--train", metavar="CSV", default=None,
+    parser.add_argument("--train", metavar="CSV", default=S,
                         help="training file (default: data/train.csv)")
-    parser.add_argument("--test", metavar="CSV", default=None,
+    parser.add_argument("--test", metavar="CSV", default=S,
                         help="test file for --out (default: data/test.csv)")
-    parser.add_argument("--out", metavar="FILE", default=None,
-                        help="write test predictions here, one integer per line")
-    parser.add_argument("--save", metavar="NPZ", default=None,
-                        help="save the trained model (weights, settings, scaler, history)")
+    parser.add_argument("--out", metavar="FILE", default=S,
+                        help="write test predictions here, one integer per line "
+                             "(default: none written)")
+    parser.add_argument("--save", metavar="NPZ", default=S,
+                        help="save the trained model: weights, settings, scaler, history "
+                             "(default: not saved)")
 
 
 def build_model(args: argparse.Namespace):
@@ -287,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    X, y = load_train(args.train)
+    X, y = load_train(getattr(args, "train", None))
     X_tr, X_val, y_tr, y_val = train_val_split(X, y, args.val_fraction, args.seed)
     if os.environ.get("FMNIST_QUICK") == "1":
         X_tr, y_tr = X_tr[:5000], y_tr[:5000]
@@ -305,9 +307,10 @@ def run(args: argparse.Namespace) -> int:
     h = model.history_
     print(f"validation accuracy {model.score(X_val, y_val):.4f} (best epoch {model.best_epoch_}: "
           f"{max(h['val_acc']):.4f}), {time.perf_counter() - t0:.1f} s in all", flush=True)
-    if args.save:
+    if getattr(args, "save", None):
         print(f"saved the model to {model.save(args.save)}")
-    if args.out:
-        path = write_predictions(args.out, model.predict(load_test(args.test)))
+    if getattr(args, "out", None):
+        X_test = load_test(getattr(args, "test", None))
+        path = write_predictions(args.out, model.predict(X_test))
         print(f"wrote test predictions to {path}")
     return 0

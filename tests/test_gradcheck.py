@@ -1,0 +1,126 @@
+"""Central-difference gradient checks, in float64, of both models' full objective.
+
+Every entry of the small arrays and 600 random entries of the large ones are perturbed (the
+input has 784 features, as in the exercise; few hidden units and examples keep it fast). For
+each parameter array the relative error ||a - n|| / (||a|| + ||n||) of the analytic gradient
+a against the numeric n is below 1e-6 (norms over the checked entries: entrywise ratios of
+gradients near 0 measure only rounding).
+"""
+
+import numpy as np
+import pytest
+
+from fmnist import functional as F
+from fmnist.models import MLP, LogisticRegression
+
+EPS = 1e-5
+N = 6  # examples
+MAX_ENTRIES = 600  # larger arrays are checked on this many random entries
+
+
+def rel_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+def batch(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((N, 784)), rng.integers(0, 10, N)
+
+
+def check(model, X, y, mask=None):
+    """Compare analytic and numeric gradients of the objective for every parameter entry."""
+    _, grads = model.loss_grad(X, y, mask)
+    grads = {k: g.copy() for k, g in grads.items()}
+    pick = np.random.default_rng(99)
+    for name, W in model.params.items():
+        flat = W.reshape(-1)
+        entries = (np.arange(flat.size) if flat.size <= MAX_ENTRIES
+                   else pick.choice(flat.size, MAX_ENTRIES, replace=False))
+        num = np.empty(len(entries))
+        for j, i in enumerate(entries):
+            old = flat[i]
+            flat[i] = old + EPS
+            lp, _ = model.loss_grad(X, y, mask)
+            flat[i] = old - EPS
+            lm, _ = model.loss_grad(X, y, mask)
+            flat[i] = old
+            num[j] = (lp - lm) / (2 * EPS)
+        err = rel_error(grads[name].reshape(-1)[entries], num)
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def make(model, seed=1, scale=None):
+    model.init_params(np.random.default_rng(seed), dtype=np.float64)
+    for name in ("b", "b1", "b2"):
+        if hasattr(model, name):  # nonzero biases so their gradients are tested in general
+            setattr(model, name, np.random.default_rng(seed + 1).standard_normal(
+                getattr(model, name).shape) * 0.1)
+    if hasattr(model, "W2"):
+        model.W2 *= 10  # larger than the init's, so the hidden layer's gradient is not tiny
+    if hasattr(model, "W"):
+        model.W = np.random.default_rng(seed).standard_normal(model.W.shape) * 0.05
+    return model
+
+
+def away_from_zero(model):
+    """Keep weights at least 1e-3 from 0, where |W| is differentiable (for the L1 check)."""
+    for name in model._PENALISED:
+        W = getattr(model, name)
+        W[np.abs(W) < 1e-3] = 1e-3
+
+
+@pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (0.1, 0.0), (0.0, 0.05), (0.1, 0.05)])
+def test_logistic_regression_gradients(l2, l1):
+    model = make(LogisticRegression(l2=l2, l1=l1))
+    if l1:
+        away_from_zero(model)
+    check(model, *batch())
+
+
+@pytest.mark.parametrize("activation", sorted(F.ACTIVATIONS))
+def test_mlp_gradients_every_activation(activation):
+    check(make(MLP(hidden=5, activation=activation)), *batch(1))
+
+
+@pytest.mark.parametrize("l2,l1", [(0.1, 0.0), (0.0, 0.05), (0.1, 0.05)])
+def test_mlp_gradients_with_penalties(l2, l1):
+    model = make(MLP(hidden=4, activation="tanh", l2=l2, l1=l1))
+    if l1:
+        away_from_zero(model)
+    check(model, *batch(2))
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_mlp_gradients_with_dropout_fixed_mask(activation):
+    model = make(MLP(hidden=6, activation=activation, dropout=0.5, l2=0.01))
+    mask = F.dropout_mask((N, 6), 0.5, np.random.default_rng(3), np.float64)
+    assert 0 < np.count_nonzero(mask) < mask.size
+    check(model, *batch(3), mask=mask)
+
+
+def test_workspace_path_gives_the_same_gradients():
+    """The training loop's preallocated buffers compute exactly what the plain path does."""
+    model = make(MLP(hidden=8, l2=0.01, l1=0.001))
+    X, y = batch(4)
+    mask = F.dropout_mask((N, 8), 0.25, np.random.default_rng(5), np.float64)
+    loss, grads = model.loss_grad(X, y, mask)
+    grads = {k: g.copy() for k, g in grads.items()}
+    work = model.workspace(N + 3)
+    loss_w, grads_w = model.loss_grad(X, y, mask, work)
+    assert loss_w == pytest.approx(loss, rel=1e-12)
+    for k in grads:
+        np.testing.assert_allclose(grads_w[k], grads[k], rtol=1e-12, atol=1e-15)
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    """The checker itself can fail: a deliberately wrong gradient is detected."""
+    model = make(LogisticRegression(l2=0.1))
+    real = model._add_penalty_grads
+
+    def wrong(grads, tmp=None):
+        real(grads, tmp)
+        grads["W"] *= 1.001
+
+    model._add_penalty_grads = wrong
+    with pytest.raises(AssertionError, match="W: relative error"):
+        check(model, *batch())

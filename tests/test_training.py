@@ -1,0 +1,244 @@
+"""The training engine: divergence, schedules, updates, augmentation, restore-best, the CLI."""
+
+import argparse
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from fmnist import cli
+from fmnist._io import read_predictions
+from fmnist.data import IMAGE_SHAPE
+from fmnist.models import MLP, LogisticRegression
+from fmnist.training import (
+    TrainingDiverged,
+    _update,
+    add_arguments,
+    augment_batch,
+    build_model,
+    format_record,
+    learning_rate,
+)
+from tests.test_models import toy_data
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = toy_data(600, seed=3)
+    return X[:450], X[450:], y[:450], y[450:]
+
+
+@pytest.mark.parametrize("model", [
+    MLP(hidden=16, lr=1e6, epochs=3, batch_size=50),
+    LogisticRegression(lr=1e30, epochs=3, batch_size=50),
+])
+def test_divergence_stops_with_one_clear_error_and_no_warnings(data, model):
+    X, Xv, y, yv = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning from NumPy fails the test
+        with pytest.raises(TrainingDiverged) as info:
+            model.fit(X, y, Xv, yv)
+    msg = str(info.value)
+    assert "epoch 1" in msg and "batch" in msg and "lower the learning rate" in msg
+    assert "--lr" in msg
+
+
+def test_learning_rate_schedules():
+    assert [learning_rate(0.1, "constant", e, 5) for e in (1, 5)] == [0.1, 0.1]
+    cos = [learning_rate(0.1, "cosine", e, 4) for e in (1, 2, 3, 4)]
+    assert cos[0] == pytest.approx(0.1) and cos[2] == pytest.approx(0.05)
+    assert all(a > b > 0 for a, b in zip(cos, cos[1:], strict=False))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        learning_rate(0.1, "step", 1, 4)
+
+
+def test_history_records_the_schedule(data):
+    X, Xv, y, yv = data
+    m = LogisticRegression(epochs=3, lr=0.02, lr_schedule="cosine").fit(X, y, Xv, yv)
+    np.testing.assert_allclose(m.history_["lr"], [learning_rate(0.02, "cosine", e, 3)
+                                                  for e in (1, 2, 3)])
+
+
+def test_update_rules_match_their_formulas():
+    rng = np.random.default_rng(0)
+    W, g, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    lr, mu = 0.1, 0.9
+
+    P = {"W": W.copy()}
+    _update(P, {"W": g.copy()}, None, lr, mu, False)
+    np.testing.assert_allclose(P["W"], W - lr * g)
+
+    P, V = {"W": W.copy()}, {"W": v.copy()}
+    _update(P, {"W": g.copy()}, V, lr, mu, False)
+    np.testing.assert_allclose(V["W"], mu * v - lr * g)
+    np.testing.assert_allclose(P["W"], W + mu * v - lr * g)
+
+    P, V = {"W": W.copy()}, {"W": v.copy()}
+    _update(P, {"W": g.copy()}, V, lr, mu, True)
+    np.testing.assert_allclose(P["W"], W + mu * (mu * v - lr * g) - lr * g)
+
+
+def test_momentum_trains(data):
+    X, Xv, y, yv = data
+    for nesterov in (False, True):
+        m = MLP(hidden=16, epochs=3, lr=0.01, momentum=0.9, nesterov=nesterov, batch_size=32)
+        m.fit(X, y, Xv, yv)
+        assert m.score(Xv, yv) > 0.9
+
+
+def images(m, seed=0):
+    return np.random.default_rng(seed).standard_normal((m, 784)).astype(np.float32)
+
+
+def test_flip_mirrors_about_half_the_images_left_right():
+    X = images(400)
+    out = augment_batch(X.copy(), "flip", np.random.default_rng(1), background=-1.0)
+    a, b = X.reshape(-1, *IMAGE_SHAPE), out.reshape(-1, *IMAGE_SHAPE)
+    same = np.all(a == b, axis=(1, 2))
+    flipped = np.all(a[:, :, ::-1] == b, axis=(1, 2))
+    assert np.all(same ^ flipped)
+    assert 150 < flipped.sum() < 250
+
+
+def test_shift_translates_by_at_most_2_pixels_filling_background():
+    X = images(300, seed=2)
+    out = augment_batch(X.copy(), "shift", np.random.default_rng(3), background=-7.0)
+    a, b = X.reshape(-1, *IMAGE_SHAPE), out.reshape(-1, *IMAGE_SHAPE)
+    seen = set()
+    for i in range(len(a)):
+        matches = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                ref = np.full((32, 32), -7.0, np.float32)
+                ref[2 + dy:30 + dy, 2 + dx:30 + dx] = a[i]
+                if np.array_equal(ref[2:30, 2:30], b[i]):
+                    matches.append((dy, dx))
+        assert len(matches) == 1, i
+        seen.add(matches[0])
+    assert len(seen) == 25  # every shift in [-2, 2]^2 occurs
+
+
+def test_flip_and_shift_together_and_seeded():
+    X = images(64, seed=4)
+    a = augment_batch(X.copy(), "flip+shift", np.random.default_rng(5), background=0.0)
+    b = augment_batch(X.copy(), "flip+shift", np.random.default_rng(5), background=0.0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, X)
+    # a flip+shift image is a shifted copy of the image or of its mirror: same multiset of
+    # pixels inside, background outside; its central 24x24 is inside for every shift
+    imgs, orig = a.reshape(-1, 28, 28), X.reshape(-1, 28, 28)
+    for i in range(64):
+        centre = set(imgs[i, 2:26, 2:26].ravel().tolist())
+        assert centre <= set(orig[i].ravel().tolist())
+
+
+def test_augmentation_runs_in_training(data):
+    X, Xv, y, yv = data
+    plain = MLP(hidden=16, epochs=2, batch_size=50).fit(X, y, Xv, yv)
+    aug = MLP(hidden=16, epochs=2, batch_size=50, augment="flip+shift").fit(X, y, Xv, yv)
+    assert not np.array_equal(plain.W1, aug.W1)
+    assert np.all(np.isfinite(aug.W1))
+    # the toy images are random pixels, so moved copies are other images; still, it learns
+    assert aug.history_["train_loss"][1] < aug.history_["train_loss"][0] < np.log(10)
+
+
+def test_restore_best_keeps_the_best_validation_epoch(data):
+    X, Xv, y, yv = data
+    # a large, constant step makes validation accuracy jump around between epochs
+    m = MLP(hidden=16, epochs=8, lr=0.5, batch_size=16, restore_best=True, random_state=2)
+    m.fit(X, y, Xv, yv)
+    h = m.history_
+    assert m.best_epoch_ == int(np.argmax(h["val_acc"])) + 1
+    assert m.score(Xv, yv) == pytest.approx(h["val_acc"][m.best_epoch_ - 1])
+    assert len(h["epoch"]) == 8
+
+
+def test_callback_and_verbose(data, capsys):
+    X, Xv, y, yv = data
+    seen = []
+    LogisticRegression(epochs=2, verbose=True).fit(X, y, Xv, yv,
+                                                   callback=lambda e, r: seen.append((e, r)))
+    assert [e for e, _ in seen] == [1, 2]
+    assert set(seen[0][1]) >= {"train_loss", "val_acc", "seconds", "lr"}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith("epoch   1/2") and "val loss" in err[0]
+
+
+def test_format_record_without_validation():
+    rec = {"epoch": 3, "train_loss": 0.5, "train_acc": 0.8, "val_loss": math.nan,
+           "val_acc": math.nan, "seconds": 1.25, "lr": 0.1}
+    line = format_record(rec, 10)
+    assert line.startswith("epoch   3/10  train loss 0.5000 acc 0.8000") and "val" not in line
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+def parse(argv):
+    p = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_arguments(p)
+    return p, p.parse_args(argv)
+
+
+def test_cli_defaults_are_the_constructor_defaults():
+    _, args = parse(["--model", "nn"])
+    assert build_model(args).get_params() == MLP().get_params()
+    _, args = parse(["--model", "lr"])
+    assert build_model(args).get_params() == LogisticRegression().get_params()
+    _, args = parse(["--model", "nn", "--hidden", "7", "--lr", "0.5", "--augment", "none",
+                     "--nesterov", "--restore-best", "--seed", "4", "--batch-size", "9"])
+    got = build_model(args).get_params()
+    assert got == {**MLP().get_params(), "hidden": 7, "lr": 0.5, "nesterov": True,
+                   "restore_best": True, "random_state": 4, "batch_size": 9}
+
+
+def test_cli_help_shows_every_default():
+    p, _ = parse([])
+    text = " ".join(p.format_help().split())
+    assert "None" not in text
+    for fragment in (f"default: {MLP().hidden}", f"default: {MLP().lr} for nn, "
+                     f"{LogisticRegression().lr} for lr", "(default: 0.1)", "(default: nn)"):
+        assert fragment in text, fragment
+
+
+def test_cli_rejects_nn_options_for_lr():
+    _, args = parse(["--model", "lr", "--hidden", "10"])
+    with pytest.raises(ValueError, match="--hidden applies to --model nn only"):
+        build_model(args)
+
+
+def test_cli_trains_and_writes_predictions(tmp_path, capsys):
+    X, y = toy_data(300, seed=5)
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    np.savetxt(train, np.column_stack([y, X]), fmt="%d", delimiter=",")
+    np.savetxt(test, X[:37], fmt="%d", delimiter=",")
+    out, model_file = tmp_path / "pred.csv", tmp_path / "m.npz"
+    rc = cli.main(["train", "--model", "nn", "--hidden", "16", "--epochs", "2",
+                   "--train", str(train), "--test", str(test), "--out", str(out),
+                   "--save", str(model_file)])
+    assert rc == 0
+    stdout = capsys.readouterr().out
+    assert sum(ln.startswith("epoch ") for ln in stdout.splitlines()) == 2
+    assert "validation accuracy" in stdout
+    pred = read_predictions(out)
+    assert pred.shape == (37,) and pred.dtype == np.int64
+    assert out.read_text().splitlines()[0].isdigit()
+    from fmnist.models import load_model
+    np.testing.assert_array_equal(load_model(model_file).predict(X[:37]), pred)
+
+
+def test_cli_divergence_exits_1(tmp_path, capsys):
+    X, y = toy_data(200, seed=6)
+    train = tmp_path / "train.csv"
+    np.savetxt(train, np.column_stack([y, X]), fmt="%d", delimiter=",")
+    rc = cli.main(["train", "--model", "lr", "--lr", "1e30", "--epochs", "2",
+                   "--train", str(train)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diverged at epoch 1" in err
+
+
+def test_cli_bad_option_value_exits_2(tmp_path, capsys):
+    assert cli.main(["train", "--model", "nn", "--dropout", "1.5",
+                     "--train", str(tmp_path / "missing.csv")]) == 2
+    assert "dropout must be in [0, 1)" in capsys.readouterr().err
