@@ -62,6 +62,7 @@ lint: venv
 	$(PY) -m ruff check .
 
 bench: venv
+	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_train.py
 
 experiments: data
