@@ -86,6 +86,34 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
             W += v
 
 
+def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.ndarray,
+                velocity: dict | None = None, background: float = 0.0) -> None:
+    """One full reshuffled pass of mini-batch updates over normalised Xs (n, 784), y (n,).
+
+    `work` = model.workspace(batch_size) and xb (batch_size, 784) are reused by every batch
+    (the batch is gathered into xb, never into a new array); `velocity` holds the momentum
+    buffers (None for plain GD). Raises TrainingDiverged on a NaN or infinite batch loss.
+    """
+    hp = model.get_params()
+    n, bs = len(Xs), len(xb)
+    p_drop = float(hp.get("dropout", 0.0))
+    mu, augment = float(hp["momentum"]), hp["augment"]
+    params = model.params
+    perm = rng.permutation(n)
+    for batch, start in enumerate(range(0, n, bs), start=1):
+        idx = perm[start:start + bs]
+        m = len(idx)
+        Xb = np.take(Xs, idx, axis=0, out=xb[:m], mode="clip")
+        yb = y[idx]
+        if augment:
+            augment_batch(Xb, augment, rng, background)
+        mask = F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype) if p_drop > 0 else None
+        loss, grads = model.loss_grad(Xb, yb, mask, work, penalty=False)
+        if not math.isfinite(loss):
+            raise _diverged(epoch, batch, loss, lr)
+        _update(params, grads, velocity, lr, mu, hp["nesterov"])
+
+
 def _diverged(epoch: int, batch: int | None, loss: float, lr: float) -> TrainingDiverged:
     where = f"epoch {epoch}" + (f", batch {batch}" if batch is not None else "")
     return TrainingDiverged(
@@ -142,10 +170,8 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
     bs = min(hp["batch_size"], n)
     work = model.workspace(bs)
     xb = np.empty((bs, Xs.shape[1]), dtype=Xs.dtype)
-    mu = float(hp["momentum"])
-    velocity = {k: np.zeros_like(W) for k, W in model.params.items()} if mu > 0 else None
-    p_drop = float(hp.get("dropout", 0.0))
-    augment = hp["augment"]
+    velocity = ({k: np.zeros_like(W) for k, W in model.params.items()}
+                if hp["momentum"] > 0 else None)
     history = {k: [] for k in HISTORY_KEYS}
     model.history_ = history
     best_acc, best_epoch, best_params = -1.0, None, None
@@ -154,20 +180,7 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             lr = learning_rate(hp["lr"], hp["lr_schedule"], epoch, epochs)
-            perm = rng.permutation(n)
-            for batch, start in enumerate(range(0, n, bs), start=1):
-                idx = perm[start:start + bs]
-                m = len(idx)
-                Xb = np.take(Xs, idx, axis=0, out=xb[:m], mode="clip")
-                yb = y[idx]
-                if augment:
-                    augment_batch(Xb, augment, rng, background)
-                mask = (F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype)
-                        if p_drop > 0 else None)
-                loss, grads = model.loss_grad(Xb, yb, mask, work, penalty=False)
-                if not math.isfinite(loss):
-                    raise _diverged(epoch, batch, loss, lr)
-                _update(model.params, grads, velocity, lr, mu, hp["nesterov"])
+            train_epoch(model, Xs, y, rng, lr, epoch, work, xb, velocity, background)
 
             train_loss, train_acc = model.evaluate(Xs, y)
             if not math.isfinite(train_loss):

@@ -1,0 +1,142 @@
+"""Training speed as a ratio against this machine's own matrix-multiply speed.
+
+    .venv/bin/python benchmarks/bench_train.py [--repeats 5] [--hidden 1024] [--batch-size 128]
+
+One run measures, repeated (median of the repeats), (a) and (b) alternating every 50
+batches so that both see the same load on a shared machine:
+  (a) the matmul-bound time: exactly the float32 matrix products of one training epoch of a
+      784-d-10 network (per batch: X W1, h W2, h^T dz, dz W2^T, X^T da; same shapes, into
+      preallocated outputs), nothing else; it gives NumPy's throughput on this machine;
+  (b) one real epoch of `fmnist.MLP` (ReLU, plain mini-batch GD, 50,400 examples): the
+      library's own `train_epoch` (gather, forward, backward, update);
+  (c) one epoch of `fmnist.LogisticRegression` with the same batch size.
+It prints epoch time / matmul-bound time: 1.0 would mean everything besides the products is
+free. Target <= 1.7 (PyTorch's CPU build on this machine), aim < 1.5. FMNIST_QUICK=1 runs a
+small version (12,800 examples, 2 repeats) to check that the script works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fmnist.models import MLP, LogisticRegression  # noqa: E402
+from fmnist.training import train_epoch  # noqa: E402
+
+N_FEATURES, N_CLASSES = 784, 10
+
+
+def matmul_products(d: int, bs: int, rng: np.random.Generator):
+    """A callable doing the matrix products of training on n rows (784-d-10 net, batch bs)."""
+    f32 = np.float32
+    X = rng.standard_normal((bs, N_FEATURES), dtype=f32)
+    W1 = rng.standard_normal((N_FEATURES, d), dtype=f32)
+    W2 = rng.standard_normal((d, N_CLASSES), dtype=f32)
+    a, dh = np.empty((bs, d), f32), np.empty((bs, d), f32)
+    z = np.empty((bs, N_CLASSES), f32)
+    gW1, gW2 = np.empty_like(W1), np.empty_like(W2)
+
+    def run(n: int):
+        for s in range(0, n, bs):
+            m = min(bs, n - s)
+            Xm, am, zm, dhm = X[:m], a[:m], z[:m], dh[:m]
+            np.matmul(Xm, W1, out=am)
+            np.matmul(am, W2, out=zm)
+            np.matmul(am.T, zm, out=gW2)
+            np.matmul(zm, W2.T, out=dhm)
+            np.matmul(Xm.T, dhm, out=gW1)
+
+    return run
+
+
+def matmul_flops(n: int, d: int) -> int:
+    return 2 * n * (2 * N_FEATURES * d + 3 * d * N_CLASSES)
+
+
+def model_epoch(model, bs, seed=0):
+    """A callable running real training passes of `model` over given rows."""
+    rng = np.random.default_rng(seed)
+    model.init_params(rng)
+    work = model.workspace(bs)
+    xb = np.empty((bs, N_FEATURES), np.float32)
+
+    def run(Xs, y):
+        train_epoch(model, Xs, y, rng, model.lr, 1, work, xb)
+
+    return run
+
+
+def interleaved_epoch(segments, ref, mlp, Xs, y) -> tuple[float, float]:
+    """Times of one epoch of products and one of MLP training, run segment by segment in
+    alternation so that both see the same machine load (it swings on a shared host)."""
+    t_ref = t_mlp = 0.0
+    for lo, hi in segments:
+        t0 = time.perf_counter()
+        ref(hi - lo)
+        t1 = time.perf_counter()
+        mlp(Xs[lo:hi], y[lo:hi])
+        t2 = time.perf_counter()
+        t_ref += t1 - t0
+        t_mlp += t2 - t1
+    return t_ref, t_mlp
+
+
+def main(argv=None) -> int:
+    quick = os.environ.get("FMNIST_QUICK") == "1"
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--repeats", type=int, default=2 if quick else 5)
+    p.add_argument("--n", type=int, default=12_800 if quick else 50_400, help="examples")
+    p.add_argument("--hidden", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=128)
+    args = p.parse_args(argv)
+
+    rng = np.random.default_rng(0)
+    n, d, bs = args.n, args.hidden, args.batch_size
+    Xs = rng.standard_normal((n, N_FEATURES), dtype=np.float32)
+    y = rng.integers(0, N_CLASSES, n)
+    step = bs * 50  # segments of 50 batches: the epoch's batches, cut where a batch ends
+    segments = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    ref = matmul_products(d, bs, rng)
+    mlp = model_epoch(MLP(hidden=d, batch_size=bs, lr=0.01, l2=0.0), bs)
+    lr_run = model_epoch(LogisticRegression(batch_size=bs, lr=0.01, l2=0.0), bs)
+    flops = matmul_flops(n, d)
+
+    interleaved_epoch(segments[:1], ref, mlp, Xs, y)  # warm-up: BLAS threads, page faults
+    t_ref, t_mlp, t_lr = [], [], []
+    for _ in range(args.repeats):
+        r, m = interleaved_epoch(segments, ref, mlp, Xs, y)
+        t_ref.append(r)
+        t_mlp.append(m)
+        t0 = time.perf_counter()
+        lr_run(Xs, y)
+        t_lr.append(time.perf_counter() - t0)
+    med = statistics.median
+    ratios = [m / r for m, r in zip(t_mlp, t_ref, strict=True)]
+
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
+                                      "OMP_NUM_THREADS") if k in os.environ}
+    print(f"machine: {os.cpu_count()} CPUs, NumPy {np.__version__}"
+          + (f", {env}" if env else "") + (" [QUICK MODE]" if quick else ""))
+    print(f"network 784-{d}-10 ReLU, batch {bs}, {n} examples, {args.repeats} repeats "
+          f"(median)")
+    print(f"(a) matmul-bound epoch : {med(t_ref):7.3f} s   {flops / 1e9:.1f} GFLOP -> "
+          f"{flops / med(t_ref) / 1e9:.1f} GFLOP/s float32")
+    print(f"(b) MLP epoch          : {med(t_mlp):7.3f} s")
+    print(f"    ratio (b)/(a)      : {med(ratios):7.3f}   median of the per-repeat ratios "
+          f"{', '.join(f'{r:.2f}' for r in ratios)} (target <= 1.7, aim < 1.5)")
+    print(f"(c) LogisticRegression epoch: {med(t_lr):7.3f} s   (batch {bs}; its 784x10 "
+          f"products are memory-bound, so no ratio)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
