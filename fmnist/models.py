@@ -135,6 +135,10 @@ class _Model:
 
         X raw pixels (n, 784) 0..255, y int labels (n,); optional validation X_val, y_val.
         `callback(epoch, record)` is called after each epoch with that epoch's history row.
+        Sets `scaler_`, the weights, `history_` (per epoch: "epoch", "train_loss",
+        "train_acc", "val_loss", "val_acc", "seconds", "lr"; the losses are the mean
+        cross-entropy WITHOUT the penalty, over the whole training part with dropout off) and,
+        with a validation set, `best_epoch_`.
         """
         from fmnist.training import fit_model
         return fit_model(self, X, y, X_val, y_val, callback=callback)
