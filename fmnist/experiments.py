@@ -25,6 +25,7 @@ validation accuracy), `val_loss` (at that epoch), `best_epoch`, `train_acc` (las
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -218,14 +219,21 @@ def data_fingerprint(split: Split) -> str:
     return h.hexdigest()
 
 
-def code_hash() -> str:
-    """Hash of fmnist's source files that can change a trained model (NON_NUMERIC_MODULES
-    excluded): the code part of a cache key."""
+def source_hash(folder: Path) -> str:
+    """Hash of the .py files in `folder` that can change a trained model (all but
+    NON_NUMERIC_MODULES)."""
     h = hashlib.blake2b(digest_size=16)
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
+    for path in sorted(Path(folder).glob("*.py")):
         if path.name not in NON_NUMERIC_MODULES:
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+@functools.cache
+def code_hash() -> str:
+    """The code part of a cache key: `source_hash` of fmnist/, taken once per process, so it
+    describes the code this process imported even if files are edited while it runs."""
+    return source_hash(PACKAGE_DIR)
 
 
 # --------------------------------------------------------------------------------------------
@@ -657,7 +665,7 @@ def write_prediction_files(quick: bool | None = None, *, out: str | os.PathLike 
     (no training, no cache); quick-mode markers follow the saved models'. Returns
     {name: path} of the files written.
     """
-    from fmnist.data import load_test
+    from fmnist.data import DataError, load_test
 
     out = Path(out)
     X_test = load_test(data_dir(data) / "test.csv")
@@ -666,8 +674,8 @@ def write_prediction_files(quick: bool | None = None, *, out: str | os.PathLike 
         model_path = out / MODEL_FILES[kind]
         if from_saved:
             if not model_path.exists():
-                raise FileNotFoundError(f"{model_path} does not exist; run "
-                                        "`python -m fmnist experiments` first")
+                raise DataError(f"{model_path}: no saved model; run `python -m fmnist "
+                                "experiments` first (it trains and saves both models)")
             model = _load_model(model_path)
             is_quick = model_path.with_name(model_path.name + ".quick").exists()
         else:

@@ -136,15 +136,26 @@ def test_cache_is_invalidated_by_a_change_of_code(fake, split, tmp_path, monkeyp
     assert fake.fits == 6 and not second["cached"].any()
 
 
-def test_code_hash_follows_numeric_sources_only(tmp_path, monkeypatch):
+def test_source_hash_follows_numeric_sources_only(tmp_path):
     for name in ("models.py", "training.py", "plots.py"):
         (tmp_path / name).write_text(f"# {name}\n")
-    monkeypatch.setattr(ex, "PACKAGE_DIR", tmp_path)
-    h0 = ex.code_hash()
+    h0 = ex.source_hash(tmp_path)
     (tmp_path / "plots.py").write_text("# a new figure\n")
-    assert ex.code_hash() == h0
+    assert ex.source_hash(tmp_path) == h0
     (tmp_path / "training.py").write_text("# a changed update rule\n")
-    assert ex.code_hash() != h0
+    assert ex.source_hash(tmp_path) != h0
+    ex.code_hash.cache_clear()
+    assert ex.code_hash() == ex.source_hash(ex.PACKAGE_DIR)
+
+
+def test_remaking_predictions_without_saved_models_says_what_to_do(tmp_path, capsys):
+    from fmnist import cli
+
+    write_synthetic_csvs(tmp_path / "data")
+    assert cli.main(["experiments", "--from-models", "--data", str(tmp_path / "data"),
+                     "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "lr.npz" in err and "python -m fmnist experiments" in err
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "wrong_key"])
