@@ -46,7 +46,10 @@ FORMAT = 1
 KINDS = {"lr": "LogisticRegression", "nn": "MLP"}
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Modules that cannot change a trained model's numbers; everything else in fmnist/ is hashed.
-NON_NUMERIC_MODULES = frozenset({"__main__.py", "cli.py", "plots.py", "build.py"})
+# This module is left out too: what it decides about a run (configuration, data) is in the key
+# itself, and a change of its cache format bumps FORMAT.
+NON_NUMERIC_MODULES = frozenset({"__main__.py", "cli.py", "plots.py", "build.py",
+                                 "experiments.py"})
 
 FINAL_FIT = "best validation checkpoint"
 FINAL_FIT_REASON = (
@@ -318,8 +321,9 @@ def history(key: str, *, quick: bool | None = None, cache: str | os.PathLike | N
             ) -> pd.DataFrame:
     """Per-epoch history of a cached run (a `key` from a results DataFrame): one row per epoch,
     columns epoch, train_loss, train_acc, val_loss, val_acc, seconds, lr (those recorded)."""
-    entry = _read_entry(cache_dir(quick, cache), key)
-    return pd.DataFrame(entry["history"])
+    hist = _read_entry(cache_dir(quick, cache), key)["history"]
+    columns = [*HISTORY_COLUMNS, *sorted(set(hist) - set(HISTORY_COLUMNS))]
+    return pd.DataFrame({c: hist[c] for c in columns})
 
 
 def histories(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -495,7 +499,7 @@ def run_sweep(kind: str, configs: list[dict], *, split: Split | None = None,
              "key": key}
             for config, key in zip(configs, keys, strict=True)]
     df = pd.DataFrame(rows)
-    df.attrs.update(kind=kind, quick=quick, cache_dir=str(folder), label=label)
+    df.attrs.update(kind=kind, quick=quick, cache_dir=str(folder.resolve()), label=label)
     return df
 
 

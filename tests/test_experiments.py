@@ -95,6 +95,7 @@ def test_results_frame_has_one_row_per_config_with_best_epoch(fake, split, tmp_p
     assert df.attrs["kind"] == "lr" and df.attrs["quick"] is False
     for _, row in df.iterrows():
         h = ex.history(row["key"], cache=tmp_path / "cache")
+        assert list(h.columns[:5]) == list(ex.HISTORY_COLUMNS)
         best = h["val_acc"].idxmax()
         assert row["val_acc"] == h["val_acc"][best]
         assert row["best_epoch"] == h["epoch"][best] and row["val_loss"] == h["val_loss"][best]
@@ -141,6 +142,7 @@ def test_source_hash_follows_numeric_sources_only(tmp_path):
         (tmp_path / name).write_text(f"# {name}\n")
     h0 = ex.source_hash(tmp_path)
     (tmp_path / "plots.py").write_text("# a new figure\n")
+    (tmp_path / "experiments.py").write_text("# a new sweep\n")
     assert ex.source_hash(tmp_path) == h0
     (tmp_path / "training.py").write_text("# a changed update rule\n")
     assert ex.source_hash(tmp_path) != h0
