@@ -26,9 +26,8 @@ def test_fmnist_imports_only_stdlib_numpy_pandas_matplotlib():
         for lineno, name in imported_top_level_names(path)
         if name not in ALLOWED
     ]
-    assert not offenders, "fmnist/ may import only stdlib, numpy, pandas, matplotlib:\n" + "\n".join(
-        offenders
-    )
+    rule = "fmnist/ may import only stdlib, numpy, pandas, matplotlib:"
+    assert not offenders, "\n".join([rule, *offenders])
 
 
 def test_readme_opens_with_the_two_commands():
