@@ -286,3 +286,16 @@ def test_submission_packs_id_zip_for_a_pair(tmp_path):
         names = set(zf.namelist())
     assert {"report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv",
             "NN_pred.csv", "fmnist/__init__.py", "tools/qmdrender/__init__.py"} <= names
+
+
+def test_inline_string_naming_an_existing_file_is_inserted_as_text(tmp_path, monkeypatch):
+    """IPython's Markdown("x.csv") reads the file x.csv; an inline value must stay the text."""
+    from tools.qmdrender.execute import INLINE_HELPER
+
+    (tmp_path / "lr_pred.csv").write_text("3\n1\n")
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(INLINE_HELPER, ns)
+    shown = ns["__qmdrender_inline__"]("lr_pred.csv")
+    assert shown._repr_markdown_() == "lr_pred.csv"
+    assert ns["__qmdrender_inline__"](0.25)._repr_markdown_() == "0.25"

@@ -123,13 +123,16 @@ def figsize_code(width: float, height: float) -> str:
 
 
 INLINE_HELPER = """\
+class __QmdInline__:
+    # Not IPython.display.Markdown: it reads a file when the string names one.
+    def __init__(self, text):
+        self.text = text
+    def _repr_markdown_(self):
+        return self.text
 def __qmdrender_inline__(value):
-    import IPython.display
-    if isinstance(value, str):
-        return IPython.display.Markdown(value)
-    if hasattr(value, '_repr_markdown_'):
+    if hasattr(value, '_repr_markdown_') and not isinstance(value, str):
         return value
-    return IPython.display.Markdown(str(value))
+    return __QmdInline__(value if isinstance(value, str) else str(value))
 """
 
 
