@@ -17,6 +17,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets import default
 
 KERNEL_NAME = "qmdrender-python"
 
@@ -52,6 +53,10 @@ class Kernel:
         kernels = write_kernelspec(build_dir)
 
         class _Manager(AsyncKernelManager):
+            @default("transport")
+            def _transport_default(self):  # local sockets: no "TCP without encryption" warning
+                return "ipc"
+
             def _kernel_spec_manager_default(self):
                 return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
 
