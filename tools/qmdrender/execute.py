@@ -17,7 +17,6 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from traitlets import default
 
 KERNEL_NAME = "qmdrender-python"
 
@@ -53,10 +52,6 @@ class Kernel:
         kernels = write_kernelspec(build_dir)
 
         class _Manager(AsyncKernelManager):
-            @default("transport")
-            def _transport_default(self):  # local sockets: no "TCP without encryption" warning
-                return "ipc"
-
             def _kernel_spec_manager_default(self):
                 return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
 
