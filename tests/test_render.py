@@ -299,3 +299,16 @@ def test_inline_string_naming_an_existing_file_is_inserted_as_text(tmp_path, mon
     shown = ns["__qmdrender_inline__"]("lr_pred.csv")
     assert shown._repr_markdown_() == "lr_pred.csv"
     assert ns["__qmdrender_inline__"](0.25)._repr_markdown_() == "0.25"
+
+
+@pytest.mark.slow
+def test_chunk_stderr_reaches_the_terminal_while_it_runs(tmp_path):
+    """Long chunks (the experiments) report progress on stderr; the render must show it."""
+    qmd = tmp_path / "progress.qmd"
+    qmd.write_text("---\ntitle: P\n---\n\n```{python}\n#| label: long\nimport sys\n"
+                   "print('run 1 of 2 PROGRESSMARKER', file=sys.stderr)\n1 / 0\n```\n")
+    proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(qmd)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "run 1 of 2 PROGRESSMARKER" in proc.stderr
+    assert proc.stderr.index("PROGRESSMARKER") < proc.stderr.index("ZeroDivisionError")

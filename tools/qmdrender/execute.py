@@ -45,10 +45,29 @@ class ChunkError(Exception):
         self.ename, self.evalue, self.traceback = ename, evalue, traceback
 
 
-class Kernel:
-    """A running kernel: `run(code) -> outputs` (nbformat output dicts), used as a context."""
+class _EchoingClient(NotebookClient):
+    """Echoes what a chunk writes to stderr (progress of long work) to `echo` as it arrives."""
 
-    def __init__(self, cwd: Path, build_dir: Path, timeout: int | None = None):
+    echo = None
+    echoed = False  # set when something was echoed; Progress then ends the chunk on a new line
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        is_stderr = msg["msg_type"] == "stream" and content.get("name") == "stderr"
+        if self.echo is not None and is_stderr:
+            self.echo.write("".join(f"\n      {line}" for line in content["text"].splitlines()))
+            self.echo.flush()
+            self.echoed = True
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class Kernel:
+    """A running kernel: `run(code) -> outputs` (nbformat output dicts), used as a context.
+
+    With `echo` (a text stream), what the chunks write to stderr is also shown there live.
+    """
+
+    def __init__(self, cwd: Path, build_dir: Path, timeout: int | None = None, echo=None):
         kernels = write_kernelspec(build_dir)
 
         class _Manager(AsyncKernelManager):
@@ -56,11 +75,12 @@ class Kernel:
                 return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
 
         self.nb = nbformat.v4.new_notebook()
-        self.client = NotebookClient(
+        self.client = _EchoingClient(
             self.nb, kernel_name=KERNEL_NAME, kernel_manager_class=_Manager, timeout=timeout,
             resources={"metadata": {"path": str(cwd)}}, allow_errors=True,
             record_timing=False,
         )
+        self.client.echo = echo
         self._context = None
 
     def __enter__(self) -> Kernel:
@@ -149,8 +169,11 @@ class Progress:
 
     def start(self, i: int, label: str) -> None:
         self._t0 = time.perf_counter()
+        self.label = label
         print(f"  [{i}/{self.total}] {label} ...", end="", file=self.stream, flush=True)
 
-    def done(self, note: str = "") -> None:
+    def done(self, note: str = "", after_echo: bool = False) -> None:
         dt = time.perf_counter() - self._t0
+        if after_echo:  # the chunk's own lines came in between: say again which chunk ended
+            print(f"\n  {self.label} done", end="", file=self.stream)
         print(f" {dt:.1f} s{note}", file=self.stream, flush=True)

@@ -83,7 +83,7 @@ def render(qmd: str | Path, output: str | Path | None = None,
     t0 = time.perf_counter()
 
     pieces: list[crossref.Piece] = []
-    with Kernel(root, build) as kernel:
+    with Kernel(root, build, echo=stream) as kernel:
         kernel.run(setup_code(figs["fig-width"], figs["fig-height"], figs["fig-format"],
                               int(figs["fig-dpi"])))
         kernel.run(INLINE_HELPER)
@@ -95,6 +95,7 @@ def render(qmd: str | Path, output: str | Path | None = None,
                 continue
             opts = {**defaults, **figs, **part.options}
             progress.start(part.index + 1, part.label or f"line {part.line}")
+            kernel.client.echoed = False
             outputs = []
             if opts["eval"]:
                 sized = "fig-width" in part.options or "fig-height" in part.options
@@ -104,11 +105,11 @@ def render(qmd: str | Path, output: str | Path | None = None,
                     outputs = (kernel.run_allowing_errors(part.code) if opts["error"]
                                else kernel.run(part.code))
                 except ChunkError as err:
-                    progress.done(" FAILED")
+                    progress.done(" FAILED", kernel.client.echoed)
                     raise _chunk_failure(qmd, part, err) from None
                 if sized:
                     kernel.run(figsize_code(figs["fig-width"], figs["fig-height"]))
-            progress.done("" if opts["eval"] else " (not run: eval false)")
+            progress.done("" if opts["eval"] else " (not run: eval false)", kernel.client.echoed)
             md = converter.chunk_markdown(part, opts, outputs)
             if md:
                 pieces.append(crossref.Piece(md, part.line))
