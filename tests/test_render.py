@@ -312,3 +312,4 @@ def test_chunk_stderr_reaches_the_terminal_while_it_runs(tmp_path):
     assert proc.returncode == 1
     assert "run 1 of 2 PROGRESSMARKER" in proc.stderr
     assert proc.stderr.index("PROGRESSMARKER") < proc.stderr.index("ZeroDivisionError")
+    assert "WARNING" not in proc.stderr  # the kernel's own start-up chatter stays out

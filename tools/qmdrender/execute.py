@@ -27,7 +27,8 @@ def write_kernelspec(build_dir: Path) -> Path:
     spec_dir = kernels / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--IPKernelApp.log_level=ERROR"],  # not its start-up warnings
         "display_name": f"Python ({sys.executable})",
         "language": "python",
         "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
