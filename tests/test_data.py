@@ -161,15 +161,19 @@ TRAIN_CASES = [
 @pytest.mark.parametrize("corrupt, lineno, words", [c[1:] for c in TRAIN_CASES],
                          ids=[c[0] for c in TRAIN_CASES])
 def test_bad_train_file_names_file_and_line_and_writes_no_cache(tmp_path, corrupt, lineno, words):
-    path = tmp_path / "train.csv"
-    path.write_text("\n".join(corrupt(_train_lines())) + "\n")
+    _assert_bad_file(tmp_path / "train.csv", load_train, corrupt(_train_lines()), lineno, words)
+
+
+def _assert_bad_file(path, load, lines, lineno, words):
+    """`load(path)` of these lines raises DataError naming the file, the line and `words`."""
+    path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as info:
-        load_train(path)
+        load(path)
     msg = str(info.value)
     assert str(path) in msg and f"line {lineno}:" in msg, msg
     for word in words:
         assert word in msg, msg
-    assert cache_files(tmp_path) == []
+    assert cache_files(path.parent) == []
 
 
 def _test_lines():
@@ -191,15 +195,7 @@ TEST_CASES = [
 @pytest.mark.parametrize("corrupt, lineno, words", [c[1:] for c in TEST_CASES],
                          ids=[c[0] for c in TEST_CASES])
 def test_bad_test_file_names_file_and_line_and_writes_no_cache(tmp_path, corrupt, lineno, words):
-    path = tmp_path / "test.csv"
-    path.write_text("\n".join(corrupt(_test_lines())) + "\n")
-    with pytest.raises(DataError) as info:
-        load_test(path)
-    msg = str(info.value)
-    assert str(path) in msg and f"line {lineno}:" in msg, msg
-    for word in words:
-        assert word in msg, msg
-    assert cache_files(tmp_path) == []
+    _assert_bad_file(tmp_path / "test.csv", load_test, corrupt(_test_lines()), lineno, words)
 
 
 def test_bad_line_deep_in_a_longer_file_is_found_exactly(tmp_path):

@@ -225,13 +225,18 @@ def test_fixture_hides_what_the_options_hide(fixture_pdf):
     assert "statistic" in text and "count" in text  # the DataFrame became a table
 
 
+def _render_cli(qmd):
+    """`python -m tools.qmdrender qmd` from the project root; the finished process."""
+    return subprocess.run([sys.executable, "-m", "tools.qmdrender", str(qmd)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.slow
 def test_failing_chunk_stops_with_label_line_and_error(tmp_path):
     qmd = tmp_path / "bad.qmd"
     qmd.write_text("---\ntitle: Bad\n---\n\nText.\n\n```{python}\n#| label: ok\nx = 1\n```\n\n"
                    "```{python}\n#| label: boom\ny = 2\nz = 1 / 0\n```\n\nNever.\n")
-    proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(qmd)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = _render_cli(qmd)
     assert proc.returncode == 1
     assert "bad.qmd:15" in proc.stderr and "(boom)" in proc.stderr
     assert "ZeroDivisionError: division by zero" in proc.stderr
@@ -307,8 +312,7 @@ def test_chunk_stderr_reaches_the_terminal_while_it_runs(tmp_path):
     qmd = tmp_path / "progress.qmd"
     qmd.write_text("---\ntitle: P\n---\n\n```{python}\n#| label: long\nimport sys\n"
                    "print('run 1 of 2 PROGRESSMARKER', file=sys.stderr)\n1 / 0\n```\n")
-    proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(qmd)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = _render_cli(qmd)
     assert proc.returncode == 1
     assert "run 1 of 2 PROGRESSMARKER" in proc.stderr
     assert proc.stderr.index("PROGRESSMARKER") < proc.stderr.index("ZeroDivisionError")
