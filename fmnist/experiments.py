@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist._io import atomic_write, write_predictions
+from fmnist.training import TrainingDiverged
 
 FORMAT = 1
 KINDS = {"lr": "LogisticRegression", "nn": "MLP"}
@@ -218,13 +219,26 @@ def load_split(quick: bool | None = None, data: str | os.PathLike | None = None)
     return _SPLITS[memo_key]
 
 
+_FINGERPRINTS: dict[int, tuple[Split, str]] = {}
+
+
 def data_fingerprint(split: Split) -> str:
-    """Hash of the split's arrays (values, dtypes, shapes): the data part of a cache key."""
+    """Hash of the split's arrays (values, dtypes, shapes): the data part of a cache key.
+
+    Remembered for the last split hashed (held, so its id cannot be reused): every sweep of a
+    report uses the same split, and hashing its 40 MB was most of a warm run's time. Splits
+    are never modified in place.
+    """
+    hit = _FINGERPRINTS.get(id(split))
+    if hit is not None and hit[0] is split:
+        return hit[1]
     h = hashlib.blake2b(digest_size=16)
     for a in split:
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.data)
+    _FINGERPRINTS.clear()
+    _FINGERPRINTS[id(split)] = (split, h.hexdigest())
     return h.hexdigest()
 
 
@@ -355,12 +369,6 @@ def _load_model(path: Path):
     return load_model(path)
 
 
-def _diverged_error():
-    from fmnist.training import TrainingDiverged
-
-    return TrainingDiverged
-
-
 def _fmt_config(config: dict, base: dict | None = None) -> str:
     """'a=1 b=x', only the entries that differ from `base` (all if base is None)."""
     items = [(k, v) for k, v in config.items() if base is None or base.get(k) != v]
@@ -392,7 +400,6 @@ def _summary(entry: dict) -> dict:
 def _fit_one(kind: str, config: dict, split: Split, key: str, folder: Path, keep_model: bool,
              meta: dict, say) -> dict:
     """Train one configuration and write its cache entry (and model file)."""
-    TrainingDiverged = _diverged_error()
     model = _model_class(kind)(**config)
     t0 = time.perf_counter()
     last = [t0]
@@ -422,14 +429,8 @@ def _fit_one(kind: str, config: dict, split: Split, key: str, folder: Path, keep
              "model_sha256": None}
     if keep_model and status == "ok":
         final = folder / f"{key}.npz"
-        tmp = folder / f".{key}.{os.getpid()}.tmp.npz"
         folder.mkdir(parents=True, exist_ok=True)
-        try:
-            model.save(tmp)
-            os.replace(tmp, final)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        model.save(final)  # atomic: fmnist models write through atomic_write
         entry["model_sha256"] = _sha256_file(final)
     if isinstance(entry["best_epoch_attr"], np.generic):
         entry["best_epoch_attr"] = entry["best_epoch_attr"].item()
