@@ -206,9 +206,9 @@ def l2_penalty(W: np.ndarray, lam: float) -> float:
     return 0.5 * lam * float(np.vdot(W, W))
 
 
-def l2_grad(W: np.ndarray, lam: float) -> np.ndarray:
+def l2_grad(W: np.ndarray, lam: float, out: np.ndarray | None = None) -> np.ndarray:
     """d/dW (lam / 2) ||W||^2 = lam * W."""
-    return W * W.dtype.type(lam)
+    return np.multiply(W, W.dtype.type(lam), out=out)
 
 
 def l1_penalty(W: np.ndarray, lam: float) -> float:
@@ -216,6 +216,8 @@ def l1_penalty(W: np.ndarray, lam: float) -> float:
     return lam * float(np.abs(W).sum())
 
 
-def l1_grad(W: np.ndarray, lam: float) -> np.ndarray:
+def l1_grad(W: np.ndarray, lam: float, out: np.ndarray | None = None) -> np.ndarray:
     """A subgradient of lam * sum |W|: lam * sign(W) (0 at W = 0)."""
-    return np.sign(W) * W.dtype.type(lam)
+    s = np.sign(W, out=out)
+    s *= W.dtype.type(lam)
+    return s

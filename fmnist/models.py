@@ -156,15 +156,15 @@ class _Model:
         return total
 
     def _add_penalty_grads(self, grads: dict, tmp: np.ndarray | None = None) -> None:
+        """grads[W] += the L2 and L1 (sub)gradients, for each penalised W; `tmp` (shaped like
+        the largest W) spares an allocation per batch."""
         for k in self._PENALISED:
             W, g = getattr(self, k), grads[k]
             buf = tmp if tmp is not None and tmp.shape == W.shape else None
             if self.l2:
-                g += np.multiply(W, W.dtype.type(self.l2), out=buf)
+                g += F.l2_grad(W, self.l2, out=buf)
             if self.l1:
-                s = np.sign(W, out=buf)
-                s *= W.dtype.type(self.l1)
-                g += s
+                g += F.l1_grad(W, self.l1, out=buf)
 
     def loss_grad(self, Xs, y, dropout_mask=None, work=None, penalty=True):
         """Objective and its gradients for normalised inputs Xs (n, 784), labels y (n,).

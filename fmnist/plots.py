@@ -62,9 +62,7 @@ def plot_examples(X: np.ndarray, y: np.ndarray, per_class: int = 4, random_state
                               labelpad=8)
     fig.suptitle(f"Fashion-MNIST: {per_class} training examples of each class", fontsize=12,
                  y=1 - 0.12 / height, va="top")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _save(fig, path)
 
 
 def add_arguments(parser) -> None:
