@@ -1,58 +1,283 @@
-"""`python -m fmnist COMMAND ...`: one entry point; each command lives in the module it drives.
+"""`python -m fmnist COMMAND ...`: the command line, one function pair per command.
 
-A command module provides `add_arguments(parser)` and `run(args) -> int`. Errors the user can
-fix (bad data files, diverging training) end with one clear message and exit status 2 or 1,
-never a traceback.
+Commands: `data` (build or validate data/, in `fmnist.build`), `figure` (the Part 1 grid),
+`train` (one model), `experiments` (every experiment of the report and the deliverables).
+Errors the user can fix (bad data files, bad options, diverging training) end with one line
+`error: ...` and exit status 2 (1 for a diverged run), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
+import time
+from pathlib import Path
 
-# command -> (module, one-line help)
+from fmnist import quickmode
+from fmnist.data import DataError, default_data_dir
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=None, type=Path,
+                        help="folder holding train.csv and test.csv (default: $FMNIST_DATA_DIR "
+                             "or ./data)")
+
+
+def _nonnegative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
+    return value
+
+
+def check_output(path: Path, what: str) -> Path:
+    """Fail before any work if `path` cannot be written (a folder, a missing or read-only
+    parent), so a long run never ends in an error at its last step."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give a file name for {what}")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(f"{path}: {parent} is a file, not a folder; choose another path for "
+                        f"{what}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: cannot write into {parent} (permission denied); choose another "
+                        f"path for {what}")
+    return path
+
+
+# ------------------------------------------------------------------------------- figure
+
+def figure_arguments(parser) -> None:
+    parser.add_argument("--out", default=Path("figures/examples.png"), type=Path,
+                        help="PNG file to write")
+    _data_dir_option(parser)
+    parser.add_argument("--seed", type=_nonnegative_int, default=0, help="which examples to draw")
+
+
+def figure(args) -> int:
+    from fmnist import plots
+    from fmnist.data import load_train
+
+    check_output(args.out, "the figure")
+    X, y = load_train((args.data_dir or default_data_dir()) / "train.csv")
+    fig = plots.plot_examples(X, y, random_state=args.seed, path=args.out)
+    plots.plt.close(fig)
+    print(f"wrote {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------------------- train
+
+def train_arguments(parser) -> None:
+    """Options of `train`: every hyper-parameter of the chosen model, defaults from its class."""
+    from fmnist.functional import ACTIVATIONS
+    from fmnist.models import AUGMENTATIONS, LR_SCHEDULES, MODELS
+
+    defaults = {kind: cls().get_params() for kind, cls in MODELS.items()}
+    S = argparse.SUPPRESS
+
+    def default(name):
+        values = {kind: d[name] for kind, d in defaults.items() if name in d}
+        if len(set(map(repr, values.values()))) == 1:
+            return f"default: {next(iter(values.values()))}"
+        return "default: " + ", ".join(f"{v} for {k}" for k, v in values.items())
+
+    parser.add_argument("--model", choices=tuple(MODELS), default="nn",
+                        help="logreg = multinomial logistic regression, nn = one-hidden-layer "
+                             "network")
+    parser.add_argument("--hidden", type=int, default=S,
+                        help=f"hidden units d (nn; {default('hidden')})")
+    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default=S,
+                        help=f"hidden activation g (nn; {default('activation')})")
+    parser.add_argument("--dropout", type=float, default=S,
+                        help=f"dropout rate on the hidden layer (nn; {default('dropout')})")
+    parser.add_argument("--lr", type=float, default=S, help=f"learning rate ({default('lr')})")
+    parser.add_argument("--batch-size", type=int, default=S,
+                        help=f"mini-batch size ({default('batch_size')})")
+    parser.add_argument("--epochs", type=int, default=S,
+                        help=f"at most this many epochs ({default('epochs')})")
+    parser.add_argument("--patience", type=int, default=S,
+                        help="stop after this many epochs without a better validation accuracy "
+                             f"({default('patience')}: run every epoch)")
+    parser.add_argument("--l2", type=float, default=S,
+                        help=f"L2 coefficient, penalty l2/2 ||W||^2 ({default('l2')})")
+    parser.add_argument("--l1", type=float, default=S,
+                        help=f"L1 coefficient, penalty l1 ||W||_1 ({default('l1')})")
+    parser.add_argument("--momentum", type=float, default=S,
+                        help=f"momentum, 0 = plain mini-batch GD ({default('momentum')})")
+    parser.add_argument("--nesterov", action="store_true", default=S,
+                        help="Nesterov momentum (default: off)")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=S,
+                        help=f"learning-rate schedule ({default('lr_schedule')})")
+    parser.add_argument("--augment", choices=[a or "none" for a in AUGMENTATIONS], default=S,
+                        help="random training-batch augmentation (default: none)")
+    parser.add_argument("--last-epoch", action="store_true",
+                        help="keep the weights of the last epoch instead of the best "
+                             "validation epoch")
+    parser.add_argument("--val-fraction", type=_fraction, default=0.1,
+                        help="share of train.csv held out for validation")
+    parser.add_argument("--seed", type=_nonnegative_int, default=0,
+                        help="seed of the split, the initial weights, shuffling and dropout")
+    _data_dir_option(parser)
+    parser.add_argument("--out", metavar="FILE", type=Path, default=None,
+                        help="write test predictions here, one class per line (default: none)")
+    parser.add_argument("--save", metavar="NPZ", type=Path, default=None,
+                        help="save the trained model: weights, settings, scaler, history")
+
+
+def build_model(args: argparse.Namespace):
+    """The model that parsed `train` options describe; options not given keep the defaults."""
+    from fmnist.models import MODELS
+
+    cls = MODELS[args.model]
+    accepted = cls().get_params()
+    given = {k: getattr(args, k) for k in accepted if k not in ("random_state", "verbose",
+                                                                 "restore_best")
+             and hasattr(args, k)}
+    other = [k for k in ("hidden", "activation", "dropout") if hasattr(args, k)
+             and k not in accepted]
+    if other:
+        raise DataError(f"--{other[0]} applies to --model nn only")
+    if given.get("augment") == "none":
+        given["augment"] = None
+    model = cls(random_state=args.seed, restore_best=not args.last_epoch, **given)
+    try:
+        model._validate()
+    except ValueError as err:
+        raise DataError(f"bad option: {err}") from None
+    return model
+
+
+def train(args) -> int:
+    """Train one model on train.csv's training part, report each epoch, optionally predict."""
+    from fmnist._io import write_predictions
+    from fmnist.data import load_test, load_train, train_val_split
+    from fmnist.training import format_record
+
+    model = build_model(args)
+    for path, what in ((args.out, "the predictions"), (args.save, "the model")):
+        if path is not None:
+            check_output(path, what)
+    data_dir = args.data_dir or default_data_dir()
+    X, y = load_train(data_dir / "train.csv")
+    X_test = load_test(data_dir / "test.csv") if args.out else None
+    X_tr, X_val, y_tr, y_val = train_val_split(X, y, args.val_fraction, args.seed)
+    quick = quickmode.enabled()
+    if quick:
+        X_tr, y_tr = X_tr[:5000], y_tr[:5000]
+        model.set_params(epochs=min(model.epochs, 2))
+        print("quick mode (FMNIST_QUICK=1): 5000 training examples, at most 2 epochs",
+              file=sys.stderr)
+    print(f"{model!r}\ntraining on {len(X_tr)} examples, validating on {len(X_val)}",
+          flush=True)
+    t0 = time.perf_counter()
+    model.fit(X_tr, y_tr, X_val, y_val,
+              callback=lambda epoch, rec: print(format_record(rec, model.epochs), flush=True))
+    kept = "last" if args.last_epoch else f"best ({model.best_epoch_})"
+    print(f"validation accuracy {model.score(X_val, y_val):.4f} with the {kept} epoch's weights, "
+          f"{time.perf_counter() - t0:.1f} s in all", flush=True)
+    if args.save:
+        model.save(args.save)
+        quickmode.mark(args.save, quick)
+        print(f"saved the model to {args.save}")
+    if args.out:
+        write_predictions(args.out, model.predict(X_test))
+        quickmode.mark(args.out, quick)
+        print(f"wrote test predictions to {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------------------- experiments
+
+def experiments_arguments(parser) -> None:
+    parser.add_argument("--quick", action="store_true",
+                        help="quick mode (also FMNIST_QUICK=1): small subsets, few epochs; "
+                             "outputs are marked .quick")
+    _data_dir_option(parser)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="cache folder (default .cache/experiments[-quick]/)")
+    parser.add_argument("--out", type=Path, default=Path("."),
+                        help="where lr_pred.csv, NN_pred.csv and models/ are written")
+    parser.add_argument("--from-models", action="store_true",
+                        help="only remake the prediction files from models/*.npz, no training")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def experiments(args) -> int:
+    from fmnist import experiments as E
+
+    ctx = E.Context.create(quick=True if args.quick else None, data_dir=args.data_dir,
+                           cache=args.cache, progress=not args.quiet)
+    if args.from_models:
+        for path in E.remake_predictions(ctx, out=args.out).values():
+            print(f"wrote {path}")
+        return 0
+    t0 = time.perf_counter()
+    results = E.run_all(ctx)
+    files = E.write_deliverables(results, out=args.out)
+    mode = "QUICK MODE (not real results)" if ctx.quick else "full mode"
+    print(f"experiments, {mode}: {E.fmt_seconds(time.perf_counter() - t0)} (m:s)")
+    for kind, best in results.best.items():
+        print(f"best {kind}: val_acc {best.val_acc:.4f} at epoch {best.best_epoch}")
+    for path in files.values():
+        print(f"wrote {path}")
+    return 0
+
+
+# ------------------------------------------------------------------------------- dispatch
+
+def _data_command():
+    from fmnist import build
+    return build.add_arguments, build.run
+
+
 COMMANDS = {
-    "data": ("fmnist.build", "build or validate data/train.csv and data/test.csv"),
-    "figure": ("fmnist.plots", "draw the Part 1 grid of examples into figures/"),
-    "train": ("fmnist.training", "train one model and optionally write its test predictions"),
-    "experiments": ("fmnist.experiments", "run the report's sweeps and the best models"),
+    "data": ("build or validate data/train.csv and data/test.csv", _data_command),
+    "figure": ("draw the Part 1 grid of examples into figures/",
+               lambda: (figure_arguments, figure)),
+    "train": ("train one model and optionally write its test predictions",
+              lambda: (train_arguments, train)),
+    "experiments": ("run the report's experiments and write the prediction files",
+                    lambda: (experiments_arguments, experiments)),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m fmnist",
-        description="Fashion-MNIST from scratch in NumPy.",
-    )
+    parser = argparse.ArgumentParser(prog="python -m fmnist",
+                                     description="Fashion-MNIST from scratch in NumPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    modules = {}
-    for name, (module_name, help_text) in COMMANDS.items():
+    runners = {}
+    for name, (help_text, load) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as err:  # a command whose module is missing is reported, not fatal
-            p.set_defaults(_missing=f"{module_name}: {err}")
-            continue
-        module.add_arguments(p)
-        modules[name] = module
+        add_arguments, runners[name] = load()
+        add_arguments(p)
     args = parser.parse_args(argv)
-    if getattr(args, "_missing", None):
-        print(f"error: command {args.command!r} is unavailable ({args._missing})", file=sys.stderr)
-        return 1
 
-    from fmnist.data import DataError
     from fmnist.training import TrainingDiverged
 
     try:
-        return int(modules[args.command].run(args) or 0)
+        return int(runners[args.command](args) or 0)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

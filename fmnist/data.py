@@ -341,3 +341,43 @@ def one_hot(y: np.ndarray, n_classes: int = N_CLASSES, dtype=np.float32) -> np.n
     Y = np.zeros((len(y), n_classes), dtype=dtype)
     Y[np.arange(len(y)), y] = 1
     return Y
+
+
+# --------------------------------------------------------------------------- array checks
+# The models' public methods take raw pixels and labels as arrays; these check them.
+
+
+def check_X(X, name: str = "X") -> np.ndarray:
+    """Raw pixels: a 2-D array (n, 784) of integers 0..255 (any numeric dtype); returned as an
+    array. Fractional values mean the pixels were already scaled (e.g. X / 255), which a model
+    fitted on raw pixels would silently misread, so they are refused."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != N_PIXELS:
+        raise ValueError(f"{name} must have shape (n, {N_PIXELS}) (raw pixels), got {X.shape}")
+    if X.dtype.kind not in "uif":
+        raise ValueError(f"{name} must hold numbers (raw pixels 0..255), got dtype {X.dtype}")
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty")
+    if X.dtype != np.uint8:
+        lo, hi = X.min(), X.max()
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+            raise ValueError(f"{name} must hold raw pixels in 0..255, found values in "
+                             f"[{lo}, {hi}]")
+        if X.dtype.kind == "f" and not np.array_equal(X, np.round(X)):
+            raise ValueError(f"{name} holds fractional values (in [{lo:g}, {hi:g}]): it looks "
+                             "already scaled (X / 255?); pass the raw pixels, integers 0..255 "
+                             "(the model normalises them itself)")
+    return X
+
+
+def check_y(y, n: int, name: str = "y") -> np.ndarray:
+    """Integer class labels (n,) in 0..9; returned as int64."""
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match X, got {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integer class labels 0..9, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= N_CLASSES:
+        raise ValueError(f"{name} must hold class labels 0..{N_CLASSES - 1}, found values in "
+                         f"[{y.min()}, {y.max()}]")
+    return y.astype(np.int64, copy=False)

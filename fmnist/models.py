@@ -6,9 +6,10 @@
 
 Rows are examples, so in code the products read `X @ W1` with X (n, 784). Both models take raw
 pixels (uint8 (n, 784), 0..255) in `fit`/`predict`/`score`, and normalise them inside with a
-`Standardizer` fitted on the X given to `fit`. Training (mini-batch gradient descent) lives in
-`fmnist.training`; this module holds the parameters, the forward and backward passes, and
-saving/loading.
+`Standardizer` fitted on the X given to `fit`. This module holds the hyper-parameters and their
+checks, the parameters, the forward and backward passes, and saving/loading; `fit` hands the
+model to `fmnist.training.fit_model`, the mini-batch loop, which knows models only through the
+interface in its docstring (it never imports this module).
 
 The objective minimised is the mean cross-entropy plus (l2 / 2) ||W||^2 + l1 ||W||_1 over the
 weight matrices (never the biases); see `fmnist.functional`.
@@ -19,88 +20,64 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from fmnist import functional as F
 from fmnist._io import atomic_write
-from fmnist.data import N_CLASSES, N_PIXELS, DataError, Standardizer
+from fmnist.data import N_CLASSES, N_PIXELS, DataError, Standardizer, check_X, check_y
+from fmnist.training import fit_model
 
 AUGMENTATIONS = (None, "flip", "shift", "flip+shift")
 LR_SCHEDULES = ("constant", "cosine")
 _EVAL_CHUNK = 8192
 
 
-def _check_hyperparams(p: dict) -> None:
-    """Raise ValueError naming the first invalid hyper-parameter."""
-    def bad(name, what):
-        raise ValueError(f"{name} must be {what}, got {p[name]!r}")
-
-    if not (isinstance(p["lr"], numbers.Real) and p["lr"] > 0):
-        bad("lr", "a positive number")
-    for name in ("batch_size", "epochs"):
-        if not (isinstance(p[name], numbers.Integral) and not isinstance(p[name], bool)
-                and p[name] >= 1):
-            bad(name, "a positive integer")
-    for name in ("l2", "l1"):
-        if not (isinstance(p[name], numbers.Real) and p[name] >= 0):
-            bad(name, "a number >= 0")
-    if not (isinstance(p["momentum"], numbers.Real) and 0 <= p["momentum"] < 1):
-        bad("momentum", "in [0, 1)")
-    if p["lr_schedule"] not in LR_SCHEDULES:
-        bad("lr_schedule", f"one of {LR_SCHEDULES}")
-    if p["augment"] not in AUGMENTATIONS:
-        bad("augment", f"one of {AUGMENTATIONS}")
-    if "hidden" in p:
-        if not (isinstance(p["hidden"], numbers.Integral) and p["hidden"] >= 1):
-            bad("hidden", "a positive integer")
-        F.get_activation(p["activation"])
-        if not (isinstance(p["dropout"], numbers.Real) and 0 <= p["dropout"] < 1):
-            bad("dropout", "in [0, 1)")
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def check_X(X, name: str = "X") -> np.ndarray:
-    """Raw pixels: a 2-D array (n, 784) of numbers in 0..255; returned as an array."""
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != N_PIXELS:
-        raise ValueError(f"{name} must have shape (n, {N_PIXELS}) (raw pixels), got {X.shape}")
-    if X.dtype.kind not in "uif":
-        raise ValueError(f"{name} must hold numbers (raw pixels 0..255), got dtype {X.dtype}")
-    if len(X) == 0:
-        raise ValueError(f"{name} is empty")
-    if X.dtype != np.uint8:
-        lo, hi = X.min(), X.max()
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
-            raise ValueError(f"{name} must hold raw pixels in 0..255, found values in "
-                             f"[{lo}, {hi}]")
-    return X
-
-
-def check_y(y, n: int, name: str = "y") -> np.ndarray:
-    """Integer class labels (n,) in 0..9; returned as int64."""
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) to match X, got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integer class labels 0..9, got dtype {y.dtype}")
-    if y.min() < 0 or y.max() >= N_CLASSES:
-        raise ValueError(f"{name} must hold class labels 0..{N_CLASSES - 1}, found values in "
-                         f"[{y.min()}, {y.max()}]")
-    return y.astype(np.int64, copy=False)
+def _bad(p: dict, name: str, what: str):
+    raise ValueError(f"{name} must be {what}, got {p[name]!r}")
 
 
 class _Model:
-    """What both models share: hyper-parameters, prediction, scoring, saving."""
+    """What both models share: hyper-parameters, fitting, prediction, scoring, saving."""
 
     _PARAMS: tuple[str, ...] = ()      # names of the weight arrays, e.g. ("W", "b")
     _PENALISED: tuple[str, ...] = ()   # the weight matrices the penalties apply to
 
     def _store(self, hyperparams: dict) -> None:
-        _check_hyperparams(hyperparams)
-        self._hyper = tuple(hyperparams)
-        for k, v in hyperparams.items():
-            setattr(self, k, v)
+        """Keep the constructor's arguments as given (scikit-learn: validated in `fit`)."""
+        self._hyper = tuple(k for k in hyperparams if k not in ("self", "__class__"))
+        for k in self._hyper:
+            setattr(self, k, hyperparams[k])
+
+    def _validate(self) -> None:
+        """Raise ValueError naming the first invalid hyper-parameter (the shared ones; a
+        subclass adds its own)."""
+        p = self.get_params()
+        if not (isinstance(p["lr"], numbers.Real) and p["lr"] > 0):
+            _bad(p, "lr", "a positive number")
+        for name in ("batch_size", "epochs"):
+            if not (_is_int(p[name]) and p[name] >= 1):
+                _bad(p, name, "a positive integer")
+        if not (p["patience"] is None or (_is_int(p["patience"]) and p["patience"] >= 1)):
+            _bad(p, "patience", "None or a positive integer")
+        for name in ("l2", "l1"):
+            if not (isinstance(p[name], numbers.Real) and p[name] >= 0):
+                _bad(p, name, "a number >= 0")
+        if not (isinstance(p["momentum"], numbers.Real) and 0 <= p["momentum"] < 1):
+            _bad(p, "momentum", "in [0, 1)")
+        if p["lr_schedule"] not in LR_SCHEDULES:
+            _bad(p, "lr_schedule", f"one of {LR_SCHEDULES}")
+        if p["augment"] not in AUGMENTATIONS:
+            _bad(p, "augment", f"one of {AUGMENTATIONS}")
+        if not (p["random_state"] is None or (_is_int(p["random_state"])
+                                               and p["random_state"] >= 0)):
+            _bad(p, "random_state", "None or an integer >= 0")
 
     def get_params(self, deep: bool = True) -> dict:
         """The constructor's keyword arguments, as stored (scikit-learn convention)."""
@@ -111,7 +88,6 @@ class _Model:
         if unknown:
             raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for "
                              f"{type(self).__name__}; valid: {list(self._hyper)}")
-        _check_hyperparams({**self.get_params(), **params})
         for k, v in params.items():
             setattr(self, k, v)
         return self
@@ -131,7 +107,7 @@ class _Model:
 
     # ---------------------------------------------------------------- training entry point
     def fit(self, X, y, X_val=None, y_val=None, callback=None):
-        """Train by mini-batch gradient descent; see `fmnist.training.fit_model`. Returns self.
+        """Train by mini-batch gradient descent (`fmnist.training.fit_model`); returns self.
 
         X raw pixels (n, 784) 0..255, y int labels (n,); optional validation X_val, y_val.
         `callback(epoch, record)` is called after each epoch with that epoch's history row.
@@ -140,8 +116,25 @@ class _Model:
         cross-entropy WITHOUT the penalty, over the whole training part with dropout off) and,
         with a validation set, `best_epoch_`.
         """
-        from fmnist.training import fit_model
+        self._validate()
+        X = check_X(X)
+        y = check_y(y, len(X))
+        if (X_val is None) != (y_val is None):
+            raise ValueError("give both X_val and y_val, or neither")
+        if X_val is not None:
+            X_val = check_X(X_val, "X_val")
+            y_val = check_y(y_val, len(X_val), "y_val")
         return fit_model(self, X, y, X_val, y_val, callback=callback)
+
+    def sample_dropout(self, m: int, rng: np.random.Generator):
+        """The dropout mask of a batch of m examples, or None (no dropout)."""
+        return None
+
+    @property
+    def n_params(self) -> int:
+        """Number of learned parameters (weights and biases)."""
+        self._check_fitted()
+        return sum(W.size for W in self.params.values())
 
     # ---------------------------------------------------------------- math on normalised X
     def penalty(self) -> float:
@@ -166,30 +159,30 @@ class _Model:
             if self.l1:
                 g += F.l1_grad(W, self.l1, out=buf)
 
-    def loss_grad(self, Xs, y, dropout_mask=None, work=None, penalty=True):
-        """Objective and its gradients for normalised inputs Xs (n, 784), labels y (n,).
+    def loss_grad(self, X, y, dropout_mask=None, work=None, penalty=True):
+        """Objective and its gradients for normalised inputs X (B, 784), labels y (B,).
 
         Returns (loss, grads): loss = mean cross-entropy + penalty (the penalty's value is
         skipped when `penalty=False`, its gradient never is), grads = {name: array shaped like
         the parameter}. Works in the parameters' dtype. `work` is a dict of preallocated
         buffers from `workspace()`; `dropout_mask` (n, d) is used by the MLP only.
         """
-        loss, grads = self._data_loss_grad(Xs, y, dropout_mask, work)
+        loss, grads = self._data_loss_grad(X, y, dropout_mask, work)
         self._add_penalty_grads(grads, None if work is None else work.get("tmp"))
         if penalty:
             loss += self.penalty()
         return loss, grads
 
-    def logits(self, Xs: np.ndarray) -> np.ndarray:
-        """Logits (n, 10) for normalised inputs Xs (n, 784), evaluated in chunks."""
-        out = np.empty((len(Xs), N_CLASSES), dtype=Xs.dtype)
-        for i in range(0, len(Xs), _EVAL_CHUNK):
-            out[i:i + _EVAL_CHUNK] = self._logits(Xs[i:i + _EVAL_CHUNK])
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Logits (n, 10) for normalised inputs X (n, 784), evaluated in chunks."""
+        out = np.empty((len(X), N_CLASSES), dtype=X.dtype)
+        for i in range(0, len(X), _EVAL_CHUNK):
+            out[i:i + _EVAL_CHUNK] = self._logits(X[i:i + _EVAL_CHUNK])
         return out
 
-    def evaluate(self, Xs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy without penalty, accuracy) on normalised inputs, dropout off."""
-        z = self.logits(Xs)
+        z = self.logits(X)
         return F.cross_entropy(z, y), float(np.mean(z.argmax(axis=1) == y))
 
     # ---------------------------------------------------------------- raw-pixel API
@@ -232,8 +225,10 @@ class LogisticRegression(_Model):
     Hyper-parameters: lr (step size), batch_size, epochs, l2 and l1 (penalty coefficients on W),
     momentum (0 = plain mini-batch gradient descent), nesterov, lr_schedule ("constant" or
     "cosine"), augment (None, "flip", "shift", "flip+shift"), restore_best (keep the weights of
-    the epoch with the best validation accuracy), random_state, verbose (one line per epoch on
-    stderr). W starts at zero (the problem is convex), so the initial loss is exactly ln 10.
+    the epoch with the best validation accuracy), patience (stop after that many epochs without
+    a better validation accuracy; None = run all epochs), random_state, verbose (one line per
+    epoch on stderr). W starts at zero (the problem is convex), so the initial loss is exactly
+    ln 10.
     """
 
     _PARAMS = ("W", "b")
@@ -243,11 +238,9 @@ class LogisticRegression(_Model):
                  l2: float = 1e-4, l1: float = 0.0, momentum: float = 0.0,
                  nesterov: bool = False, lr_schedule: str = "constant",
                  augment: str | None = None, restore_best: bool = False,
-                 random_state: int | None = 0, verbose: bool = False):
-        self._store(dict(lr=lr, batch_size=batch_size, epochs=epochs, l2=l2, l1=l1,
-                         momentum=momentum, nesterov=nesterov, lr_schedule=lr_schedule,
-                         augment=augment, restore_best=restore_best,
-                         random_state=random_state, verbose=verbose))
+                 patience: int | None = None, random_state: int | None = 0,
+                 verbose: bool = False):
+        self._store(locals())
 
     def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
                     dtype=np.float32) -> None:
@@ -262,19 +255,19 @@ class LogisticRegression(_Model):
                 "W": np.empty_like(self.W), "b": np.empty_like(self.b),
                 "tmp": np.empty_like(self.W)}
 
-    def _logits(self, Xs):
-        z = Xs @ self.W
+    def _logits(self, X):
+        z = X @ self.W                                        # (B, 10)
         z += self.b
         return z
 
-    def _data_loss_grad(self, Xs, y, dropout_mask, work):
-        m = len(Xs)
-        z = np.matmul(Xs, self.W, out=None if work is None else work["z"][:m])
+    def _data_loss_grad(self, X, y, dropout_mask, work):
+        m = len(X)
+        z = np.matmul(X, self.W, out=None if work is None else work["z"][:m])  # (B, 10)
         z += self.b
-        loss, y_hat = F.cross_entropy_forward(z, y, out=z)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)
-        gW = np.matmul(Xs.T, dz, out=None if work is None else work["W"])
-        gb = dz.sum(axis=0, out=None if work is None else work["b"])
+        loss, y_hat = F.cross_entropy_forward(z, y, out=z)                     # (B, 10)
+        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)                     # (B, 10)
+        gW = np.matmul(X.T, dz, out=None if work is None else work["W"])       # (784, 10)
+        gb = dz.sum(axis=0, out=None if work is None else work["b"])           # (10,)
         return loss, {"W": gW, "b": gb}
 
 
@@ -296,13 +289,24 @@ class MLP(_Model):
                  lr: float = 0.1, batch_size: int = 64, epochs: int = 20, l2: float = 1e-4,
                  l1: float = 0.0, momentum: float = 0.0, nesterov: bool = False,
                  lr_schedule: str = "constant", augment: str | None = None,
-                 restore_best: bool = False, random_state: int | None = 0,
-                 verbose: bool = False):
-        self._store(dict(hidden=hidden, activation=activation, dropout=dropout, lr=lr,
-                         batch_size=batch_size, epochs=epochs, l2=l2, l1=l1,
-                         momentum=momentum, nesterov=nesterov, lr_schedule=lr_schedule,
-                         augment=augment, restore_best=restore_best,
-                         random_state=random_state, verbose=verbose))
+                 restore_best: bool = False, patience: int | None = None,
+                 random_state: int | None = 0, verbose: bool = False):
+        self._store(locals())
+
+    def _validate(self) -> None:
+        super()._validate()
+        p = self.get_params()
+        if not (_is_int(p["hidden"]) and p["hidden"] >= 1):
+            _bad(p, "hidden", "a positive integer")
+        F.get_activation(p["activation"])
+        if not (isinstance(p["dropout"], numbers.Real) and 0 <= p["dropout"] < 1):
+            _bad(p, "dropout", "in [0, 1)")
+
+    def sample_dropout(self, m: int, rng: np.random.Generator):
+        """Inverted-dropout mask (m, d) for the hidden layer, or None when dropout is 0."""
+        if not self.dropout:
+            return None
+        return F.dropout_mask((m, self.hidden), self.dropout, rng, self.W1.dtype)
 
     def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
                     dtype=np.float32) -> None:
@@ -316,49 +320,54 @@ class MLP(_Model):
         self.b2 = np.zeros(N_CLASSES, dtype=dtype)
 
     def workspace(self, batch_size: int) -> dict:
-        """Buffers reused by every batch: a, h (batch, d), logits (batch, 10), the gradients."""
+        """Buffers reused by every batch: z1, h, h_drop, dh (B, d), z (B, 10), the gradients."""
         dt, d = self.W1.dtype, self.hidden
-        return {"a": np.empty((batch_size, d), dt), "h": np.empty((batch_size, d), dt),
-                "hd": np.empty((batch_size, d), dt), "dh": np.empty((batch_size, d), dt),
+        return {"z1": np.empty((batch_size, d), dt), "h": np.empty((batch_size, d), dt),
+                "h_drop": np.empty((batch_size, d), dt), "dh": np.empty((batch_size, d), dt),
                 "z": np.empty((batch_size, N_CLASSES), dt),
                 "W1": np.empty_like(self.W1), "b1": np.empty_like(self.b1),
                 "W2": np.empty_like(self.W2), "b2": np.empty_like(self.b2),
                 "tmp": np.empty_like(self.W1)}
 
-    def _hidden(self, Xs, a_out=None, h_out=None):
+    def _hidden(self, X, z1_out=None, h_out=None):
+        """z1 = X W1 + b1 and h = g(z1) for normalised X (B, 784): both (B, d)."""
         forward, _, _ = F.get_activation(self.activation)
-        a = np.matmul(Xs, self.W1, out=a_out)
-        a += self.b1
-        return a, forward(a, out=h_out)
+        z1 = np.matmul(X, self.W1, out=z1_out)                 # (B, d)
+        z1 += self.b1
+        return z1, forward(z1, out=h_out)                     # (B, d)
 
-    def _logits(self, Xs):
-        _, h = self._hidden(Xs, h_out=None)
-        z = h @ self.W2
+    def _logits(self, X):
+        _, h = self._hidden(X)
+        z = h @ self.W2                                       # (B, 10)
         z += self.b2
         return z
 
-    def _data_loss_grad(self, Xs, y, dropout_mask, work):
-        m = len(Xs)
+    def _data_loss_grad(self, X, y, dropout_mask, work):
+        m = len(X)
         w = (lambda k: work[k][:m]) if work is not None else (lambda k: None)
+        full = (lambda k: work[k]) if work is not None else (lambda k: None)
         _, backward, _ = F.get_activation(self.activation)
-        a, h = self._hidden(Xs, w("a"), w("h"))
-        hd = h if dropout_mask is None else F.dropout_forward(h, dropout_mask, out=w("hd"))
-        z = np.matmul(hd, self.W2, out=w("z"))
+        z1, h = self._hidden(X, w("z1"), w("h"))                          # (B, d)
+        h_drop = (h if dropout_mask is None                                # (B, d): h * mask
+                  else F.dropout_forward(h, dropout_mask, out=w("h_drop")))
+        z = np.matmul(h_drop, self.W2, out=w("z"))                         # (B, 10)
         z += self.b2
-        loss, y_hat = F.cross_entropy_forward(z, y, out=z)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)
-        gW2 = np.matmul(hd.T, dz, out=None if work is None else work["W2"])
-        gb2 = dz.sum(axis=0, out=None if work is None else work["b2"])
-        dh = np.matmul(dz, self.W2.T, out=w("dh"))
+        loss, y_hat = F.cross_entropy_forward(z, y, out=z)                 # (B, 10)
+        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)                 # (B, 10)
+        gW2 = np.matmul(h_drop.T, dz, out=full("W2"))                      # (d, 10)
+        gb2 = dz.sum(axis=0, out=full("b2"))                               # (10,)
+        dh = np.matmul(dz, self.W2.T, out=w("dh"))                         # (B, d)
         if dropout_mask is not None:
             dh = F.dropout_backward(dh, dropout_mask, out=dh)
-        da = backward(dh, a, h, out=dh)
-        gW1 = np.matmul(Xs.T, da, out=None if work is None else work["W1"])
-        gb1 = da.sum(axis=0, out=None if work is None else work["b1"])
+        dz1 = backward(dh, z1, h, out=dh)          # (B, d); g' uses h before dropout
+        gW1 = np.matmul(X.T, dz1, out=full("W1"))                          # (784, d)
+        gb1 = dz1.sum(axis=0, out=full("b1"))                              # (d,)
         return loss, {"W1": gW1, "b1": gb1, "W2": gW2, "b2": gb2}
 
 
-_CLASSES = {"LogisticRegression": LogisticRegression, "MLP": MLP}
+# model kind (the CLI's --model, the experiment cache, file names) -> estimator class
+MODELS = {"logreg": LogisticRegression, "nn": MLP}
+_BY_CLASS_NAME = {cls.__name__: cls for cls in MODELS.values()}
 
 
 def load_model(path: str | os.PathLike) -> _Model:
@@ -370,10 +379,10 @@ def load_model(path: str | os.PathLike) -> _Model:
             arrays = {k: npz[k] for k in npz.files if k != "meta"}
     except FileNotFoundError:
         raise DataError(f"{path}: no such file; train and save a model first") from None
-    except (OSError, ValueError, KeyError) as err:
-        raise DataError(f"{path}: not a model saved by fmnist ({err}); save it again with "
-                        f"model.save(path)") from None
-    cls = _CLASSES.get(meta.get("class"))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path}: not a model saved by fmnist, or damaged ({err}); train and "
+                        f"save it again") from None
+    cls = _BY_CLASS_NAME.get(meta.get("class"))
     if cls is None:
         raise DataError(f"{path}: unknown model class {meta.get('class')!r}")
     model = cls(**meta["hyperparams"])

@@ -1,4 +1,4 @@
-"""The report's figures, one function each, returning a Figure; `python -m fmnist figure`.
+"""The report's figures, one function each, returning a Figure.
 
 Every function takes arrays (no file reading) and saves the figure only when given a `path`
 (PNG, atomically). Without a display, matplotlib uses the Agg backend.
@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fmnist._io import atomic_write  # noqa: E402
-from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, default_data_dir, load_train  # noqa: E402
+from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES  # noqa: E402
 
 DPI = 200
 
@@ -63,22 +63,6 @@ def plot_examples(X: np.ndarray, y: np.ndarray, per_class: int = 4, random_state
     fig.suptitle(f"Fashion-MNIST: {per_class} training examples of each class", fontsize=12,
                  y=1 - 0.12 / height, va="top")
     return _save(fig, path)
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--out", default="figures/examples.png", help="PNG file to write")
-    parser.add_argument("--data-dir", default=None,
-                        help="where train.csv lives (default: $FMNIST_DATA_DIR or ./data)")
-    parser.add_argument("--seed", type=int, default=0, help="which examples to draw")
-
-
-def run(args) -> int:
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    X, y = load_train(data_dir / "train.csv")
-    fig = plot_examples(X, y, random_state=args.seed, path=args.out)
-    plt.close(fig)
-    print(f"wrote {args.out}")
-    return 0
 
 
 # --------------------------------------------------------------------------- report figures

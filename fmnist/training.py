@@ -1,23 +1,32 @@
-"""Mini-batch gradient descent for both models, the per-epoch history, the divergence check,
-data augmentation, and the `python -m fmnist train` command.
+"""Mini-batch gradient descent (the "Solver"): the loop, the per-epoch history, early stopping,
+the divergence check and data augmentation.
 
-One seeded `numpy.random.Generator` (from the model's `random_state`) drives, in order, the
-initial weights, each epoch's shuffle, and per batch the augmentation and the dropout mask; so
-the same seed gives the same weights and history.
+Like CS231n's Solver it never imports a model class: it trains any object with this interface
+(both `fmnist.models` estimators have it):
+
+    get_params() -> dict      hyper-parameters; the loop reads lr, batch_size, epochs, momentum,
+                              nesterov, lr_schedule, augment, restore_best, patience,
+                              random_state, verbose
+    init_params(rng, n_features, dtype)    draw the initial weights from `rng`
+    params -> {name: array}   the weights, updated in place by the loop
+    workspace(batch_size) -> dict          buffers reused by every batch
+    sample_dropout(m, rng) -> mask | None  the dropout mask of an (m, ...) batch, or None
+    loss_grad(Xb, yb, mask, work, penalty) -> (loss, {name: gradient})
+    evaluate(Xs, y) -> (loss, accuracy)    on normalised inputs, dropout off
+
+One seeded `numpy.random.Generator` (from `random_state`) drives, in order, the initial
+weights, each epoch's shuffle, and per batch the augmentation and the dropout mask; so the same
+seed gives the same weights and history.
 """
 
 from __future__ import annotations
 
-import argparse
-import inspect
 import math
-import os
 import sys
 import time
 
 import numpy as np
 
-from fmnist import functional as F
 from fmnist.data import IMAGE_SHAPE, Standardizer
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "lr")
@@ -96,7 +105,6 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
     """
     hp = model.get_params()
     n, bs = len(Xs), len(xb)
-    p_drop = float(hp.get("dropout", 0.0))
     mu, augment = float(hp["momentum"]), hp["augment"]
     params = model.params
     perm = rng.permutation(n)
@@ -107,7 +115,7 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
         yb = y[idx]
         if augment:
             augment_batch(Xb, augment, rng, background)
-        mask = F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype) if p_drop > 0 else None
+        mask = model.sample_dropout(m, rng)
         loss, grads = model.loss_grad(Xb, yb, mask, work, penalty=False)
         if not math.isfinite(loss):
             raise _diverged(epoch, batch, loss, lr)
@@ -131,45 +139,36 @@ def format_record(rec: dict, epochs: int | None = None) -> str:
 
 
 def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
-    """Train `model` (a `fmnist.models` model) in place by mini-batch gradient descent.
+    """Train `model` (see the interface above) in place by mini-batch gradient descent.
 
-    Fits a `Standardizer` on X (attribute `scaler_`), converts X to float32 once, initialises
-    the weights, then runs `epochs` full reshuffled passes. After each epoch it records in
-    `model.history_` (lists keyed by HISTORY_KEYS): the mean cross-entropy WITHOUT the penalty
-    and the accuracy over the whole training part with dropout off ("train_loss",
-    "train_acc"; so they compare directly with "val_loss", "val_acc", NaN without a validation
-    set), the step size, and the epoch's wall-clock seconds including that evaluation.
-    `best_epoch_` (validation only) is the epoch with the highest validation accuracy
-    (earliest on ties); with `restore_best` the weights end as they were after it.
+    X raw pixels (n, 784) and y labels (n,), optional X_val, y_val: already validated by the
+    caller (the estimator's `fit`). Fits a `Standardizer` on X (attribute `scaler_`), converts
+    X to float32 once, initialises the weights, then runs up to `epochs` reshuffled passes.
+    After each epoch it records in `model.history_` (lists keyed by HISTORY_KEYS): the mean
+    cross-entropy WITHOUT the penalty and the accuracy over the whole training part with dropout
+    off ("train_loss", "train_acc"; so they compare directly with "val_loss", "val_acc", NaN
+    without a validation set), the step size, and the epoch's wall-clock seconds.
+    `best_epoch_` (validation only) is the epoch with the highest validation accuracy (earliest
+    on ties); with `restore_best` the weights end as they were after it. With `patience` p and a
+    validation set, training stops early once p epochs in a row have not beaten the best.
     Raises TrainingDiverged if a batch loss or an epoch's loss is NaN or infinite.
     """
-    from fmnist.models import _check_hyperparams, check_X, check_y
-
     hp = model.get_params()
-    _check_hyperparams(hp)
-    X = check_X(X)
-    y = check_y(y, len(X))
-    if (X_val is None) != (y_val is None):
-        raise ValueError("give both X_val and y_val, or neither")
     has_val = X_val is not None
-    if has_val:
-        X_val = check_X(X_val, "X_val")
-        y_val = check_y(y_val, len(X_val), "y_val")
-
     scaler = Standardizer().fit(X)
-    Xs = scaler.transform(X)
-    Xv = scaler.transform(X_val) if has_val else None
-    background = float(scaler.transform(np.zeros(1))[0])
-    rng = np.random.default_rng(model.random_state)
+    Xs = scaler.transform(X)                                        # (n, 784) float32
+    Xv = scaler.transform(X_val) if has_val else None               # (n_val, 784)
+    background = float(scaler.transform(np.zeros(1))[0])           # a blank pixel, normalised
+    rng = np.random.default_rng(hp["random_state"])
     model.init_params(rng, n_features=X.shape[1], dtype=np.float32)
     model.scaler_ = scaler
     if hasattr(model, "best_epoch_"):
         del model.best_epoch_
 
-    n, epochs = len(Xs), hp["epochs"]
+    n, epochs, patience = len(Xs), hp["epochs"], hp.get("patience")
     bs = min(hp["batch_size"], n)
     work = model.workspace(bs)
-    xb = np.empty((bs, Xs.shape[1]), dtype=Xs.dtype)
+    xb = np.empty((bs, Xs.shape[1]), dtype=Xs.dtype)                # (B, 784) batch buffer
     velocity = ({k: np.zeros_like(W) for k, W in model.params.items()}
                 if hp["momentum"] > 0 else None)
     history = {k: [] for k in HISTORY_KEYS}
@@ -199,6 +198,8 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
                 print(format_record(rec, epochs), file=sys.stderr, flush=True)
             if callback is not None:
                 callback(epoch, rec)
+            if has_val and patience is not None and epoch - best_epoch >= patience:
+                break
 
     if has_val:
         model.best_epoch_ = best_epoch
@@ -206,124 +207,3 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
             for k, W in best_params.items():
                 setattr(model, k, W)
     return model
-
-
-# ------------------------------------------------------------------------------- the CLI
-
-_SHARED = ("lr", "batch_size", "epochs", "l2", "l1", "momentum", "lr_schedule", "augment")
-_NN_ONLY = ("hidden", "activation", "dropout")
-
-
-def _defaults(cls) -> dict:
-    return {k: p.default for k, p in inspect.signature(cls).parameters.items()}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `python -m fmnist train`; model defaults come from the constructors."""
-    from fmnist.functional import ACTIVATIONS
-    from fmnist.models import LR_SCHEDULES, MLP, LogisticRegression
-
-    nn, lr = _defaults(MLP), _defaults(LogisticRegression)
-
-    def both(name):
-        a, b = nn[name], lr[name]
-        return f"default: {a}" if a == b else f"default: {a} for nn, {b} for lr"
-
-    S = argparse.SUPPRESS
-    parser.add_argument("--model", choices=("lr", "nn"), default="nn",
-                        help="lr = logistic regression, nn = one-hidden-layer network")
-    parser.add_argument("--hidden", type=int, default=S,
-                        help=f"hidden units d (nn only; default: {nn['hidden']})")
-    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default=S,
-                        help=f"hidden activation g (nn only; default: {nn['activation']})")
-    parser.add_argument("--dropout", type=float, default=S,
-                        help=f"dropout probability on the hidden layer (nn only; default: "
-                             f"{nn['dropout']})")
-    parser.add_argument("--lr", type=float, default=S, help=f"learning rate ({both('lr')})")
-    parser.add_argument("--batch-size", type=int, default=S,
-                        help=f"mini-batch size ({both('batch_size')})")
-    parser.add_argument("--epochs", type=int, default=S, help=f"epochs ({both('epochs')})")
-    parser.add_argument("--l2", type=float, default=S,
-                        help=f"L2 coefficient, penalty l2/2 ||W||^2 ({both('l2')})")
-    parser.add_argument("--l1", type=float, default=S,
-                        help=f"L1 coefficient, penalty l1 ||W||_1 ({both('l1')})")
-    parser.add_argument("--momentum", type=float, default=S,
-                        help=f"momentum, 0 = plain mini-batch GD ({both('momentum')})")
-    parser.add_argument("--nesterov", action="store_true", default=S,
-                        help="use Nesterov momentum (default: off)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=S,
-                        help=f"learning-rate schedule over epochs ({both('lr_schedule')})")
-    parser.add_argument("--augment", choices=("none", "flip", "shift", "flip+shift"),
-                        default=S, help="random training-batch augmentation (default: none)")
-    parser.add_argument("--restore-best", action="store_true", default=S,
-                        help="end with the weights of the best validation epoch (default: off)")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
-                        help="fraction of train.csv held out for validation")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the split, the initial weights, shuffling and dropout")
-    parser.add_argument("--train", metavar="CSV", default=S,
-                        help="training file (default: data/train.csv)")
-    parser.add_argument("--test", metavar="CSV", default=S,
-                        help="test file for --out (default: data/test.csv)")
-    parser.add_argument("--out", metavar="FILE", default=S,
-                        help="write test predictions here, one integer per line "
-                             "(default: none written)")
-    parser.add_argument("--save", metavar="NPZ", default=S,
-                        help="save the trained model: weights, settings, scaler, history "
-                             "(default: not saved)")
-
-
-def build_model(args: argparse.Namespace):
-    """The model that `args` (parsed `train` options) describe; unset options keep defaults."""
-    from fmnist.models import MLP, LogisticRegression
-
-    kwargs = {k: getattr(args, k) for k in _SHARED if hasattr(args, k)}
-    if kwargs.get("augment") == "none":
-        kwargs["augment"] = None
-    for flag in ("nesterov", "restore_best"):
-        if getattr(args, flag, False):
-            kwargs[flag] = True
-    nn_given = [k for k in _NN_ONLY if hasattr(args, k)]
-    if args.model == "lr":
-        if nn_given:
-            raise ValueError(f"--{nn_given[0]} applies to --model nn only")
-        return LogisticRegression(random_state=args.seed, **kwargs)
-    kwargs.update({k: getattr(args, k) for k in nn_given})
-    return MLP(random_state=args.seed, **kwargs)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Train one model on train.csv's training part, report each epoch, optionally predict."""
-    from fmnist._io import write_predictions
-    from fmnist.data import load_test, load_train, train_val_split
-
-    try:
-        model = build_model(args)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    X, y = load_train(getattr(args, "train", None))
-    X_tr, X_val, y_tr, y_val = train_val_split(X, y, args.val_fraction, args.seed)
-    if os.environ.get("FMNIST_QUICK") == "1":
-        X_tr, y_tr = X_tr[:5000], y_tr[:5000]
-        model.set_params(epochs=min(model.epochs, 2))
-        print("quick mode (FMNIST_QUICK=1): 5000 training examples, at most 2 epochs",
-              file=sys.stderr)
-    print(f"{model!r}\ntraining on {len(X_tr)} examples, validating on {len(X_val)}",
-          flush=True)
-
-    def show(epoch, rec):
-        print(format_record(rec, model.epochs), flush=True)
-
-    t0 = time.perf_counter()
-    model.fit(X_tr, y_tr, X_val, y_val, callback=show)
-    h = model.history_
-    print(f"validation accuracy {model.score(X_val, y_val):.4f} (best epoch {model.best_epoch_}: "
-          f"{max(h['val_acc']):.4f}), {time.perf_counter() - t0:.1f} s in all", flush=True)
-    if getattr(args, "save", None):
-        print(f"saved the model to {model.save(args.save)}")
-    if getattr(args, "out", None):
-        X_test = load_test(getattr(args, "test", None))
-        path = write_predictions(args.out, model.predict(X_test))
-        print(f"wrote test predictions to {path}")
-    return 0

@@ -1,0 +1,257 @@
+"""The sweep runner: train (or load from the cache) one model per configuration, in parallel
+worker processes, with progress on stderr; one result row per run.
+
+Every run trains in a worker process with ONE BLAS thread, whatever the number of workers, so a
+run's numbers do not depend on how many ran beside it (OpenBLAS's summation order changes with
+its thread count). Independent runs use both cores as two such workers (`FMNIST_WORKERS`,
+default: the number of CPUs, at most 2).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import math
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fmnist import runcache
+from fmnist.models import MODELS
+from fmnist.training import HISTORY_KEYS, TrainingDiverged
+
+LN_K = math.log(10)  # the loss of uniform guessing, where every run starts
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How to rebuild the arrays of a run in any process: the split of `train_path` (seed 0,
+    `val_fraction`), the parts cut to `n_train`/`n_val`, the training part then cut to
+    `subset` images (None: all). `load()` gives X_tr, X_val, y_tr, y_val."""
+
+    train_path: str
+    n_train: int | None = None
+    n_val: int | None = None
+    subset: int | None = None
+    val_fraction: float = 0.1
+
+    def load(self):
+        return _load_spec(self)
+
+
+_SPEC_MEMO: dict = {}
+
+
+def _load_spec(spec: DataSpec):
+    from fmnist.data import load_train, train_val_split
+
+    if spec not in _SPEC_MEMO:
+        X, y = load_train(spec.train_path)
+        X_tr, X_val, y_tr, y_val = train_val_split(X, y, spec.val_fraction, random_state=0)
+        n = spec.n_train if spec.subset is None else min(spec.subset, spec.n_train or spec.subset)
+        arrays = (X_tr[:n], X_val[:spec.n_val], y_tr[:n], y_val[:spec.n_val])
+        _SPEC_MEMO.clear()
+        _SPEC_MEMO[spec] = (arrays, runcache.fingerprint(*arrays))
+    return _SPEC_MEMO[spec]
+
+
+def _fit(kind: str, config: dict, spec: DataSpec, key: str, folder: str, keep_model: bool,
+         meta: dict) -> dict:
+    """Train one configuration and write its cache entry (and model). Runs in a worker."""
+    (X_tr, X_val, y_tr, y_val), _ = _load_spec(spec)
+    model = MODELS[kind](**config)
+    t0 = time.perf_counter()
+    status, message = "ok", ""
+    try:
+        model.fit(X_tr, y_tr, X_val, y_val)
+    except TrainingDiverged as err:
+        status, message = "diverged", str(err)
+    hist = {k: [float(x) for x in getattr(model, "history_", {}).get(k, [])]
+            for k in HISTORY_KEYS}
+    hist["epoch"] = [int(x) for x in hist["epoch"]]
+    entry = {"format": runcache.FORMAT, "key": key, "kind": kind, "config": config,
+             "status": status, "message": message, "history": hist,
+             "seconds": time.perf_counter() - t0, **meta, "model_sha256": None}
+    if keep_model and status == "ok":
+        path = Path(folder) / f"{key}.npz"
+        model.save(path)
+        entry["model_sha256"] = runcache.sha256_file(path)
+    runcache.write_entry(Path(folder), entry)
+    return entry
+
+
+def summary(entry: dict) -> dict:
+    """Result columns of one run: the best validation epoch and the training figures AT that
+    epoch (so a train/validation gap compares like with like), whether it diverged, and
+    whether its best epoch was its last (`at_last_epoch`: it may not have finished learning)."""
+    hist = entry["history"]
+    row = {"val_acc": math.nan, "val_loss": math.nan, "train_acc": math.nan,
+           "train_loss": math.nan, "best_epoch": math.nan, "epochs_run": len(hist["epoch"]),
+           "at_last_epoch": False, "status": entry["status"]}
+    if hist["epoch"]:
+        val_acc = np.asarray(hist["val_acc"], dtype=float)
+        i = int(np.nanargmax(val_acc)) if np.isfinite(val_acc).any() else len(val_acc) - 1
+        row.update(val_acc=float(val_acc[i]), val_loss=float(hist["val_loss"][i]),
+                   train_acc=float(hist["train_acc"][i]),
+                   train_loss=float(hist["train_loss"][i]), best_epoch=int(hist["epoch"][i]),
+                   at_last_epoch=i == len(val_acc) - 1)
+        if hist["train_loss"][-1] > LN_K:  # worse than where it started: it did not learn
+            row["status"] = "diverged"
+    if row["status"] != "ok":
+        row.update(val_acc=math.nan, val_loss=math.nan)
+    return row
+
+
+def workers() -> int:
+    """How many worker processes: $FMNIST_WORKERS, else the CPU count, at most 2."""
+    text = os.environ.get("FMNIST_WORKERS", "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"FMNIST_WORKERS must be a positive integer, got {text!r}")
+        return int(text)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Processes started inside this block get one BLAS thread (read when numpy loads)."""
+    saved = {k: os.environ.get(k) for k in _BLAS_ENV}
+    os.environ.update({k: "1" for k in _BLAS_ENV})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def fmt_seconds(s: float) -> str:
+    s = int(round(s))
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def describe(config: dict, base: dict | None) -> str:
+    """'a=1 b=x': the entries of `config` that differ from `base` (all if base is None)."""
+    items = [(k, v) for k, v in config.items() if base is None or base.get(k) != v]
+    return " ".join(f"{k}={v}" for k, v in items) or "baseline"
+
+
+def run_sweep(kind: str, configs: list[dict], spec: DataSpec, cache: Path, *,
+              keep_models: bool = False, label: str = "", base: dict | None = None,
+              quick: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Train (or load from the cache) one model per configuration; one result row per config.
+
+    Columns: the configuration's keys, then those of `summary`, `seconds`, `cached`, `key`;
+    `df.attrs` holds kind, label, quick and the cache folder. Progress (run i of n, what
+    differs from `base`, elapsed time and an estimate of what is left) goes to stderr.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"kind must be one of {sorted(MODELS)}, got {kind!r}")
+    say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda m: None)
+    _, data_fp = _load_spec(spec)
+    meta = {"data": data_fp, "code": runcache.code_hash(), "quick": quick}
+    keys = [runcache.run_key(kind, c, data_fp, meta["code"]) for c in configs]
+    entries: dict[str, dict] = {}
+    for key in dict.fromkeys(keys):
+        try:
+            entries[key] = runcache.read_entry(cache, key, need_model=keep_models)
+        except runcache.CacheError as err:
+            if (cache / f"{key}.json").exists():
+                say(f"[{label}] cache entry {key} is unusable ({err}); recomputing it")
+    cached = set(entries)
+    todo = {k: c for k, c in zip(keys, configs, strict=True) if k not in entries}
+    if not todo:
+        say(f"[{label}] all {len(configs)} runs cached")
+    else:
+        cache.mkdir(parents=True, exist_ok=True)
+        n_workers = min(workers(), len(todo))
+        say(f"[{label}] training {len(todo)} of {len(configs)} runs "
+            f"({n_workers} worker process{'es' if n_workers > 1 else ''})")
+        t0, done = time.perf_counter(), 0
+        ctx = multiprocessing.get_context("spawn")
+        with _one_blas_thread(), cf.ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_fit, kind, c, spec, k, str(cache), keep_models, meta): k
+                       for k, c in todo.items()}
+            for fut in cf.as_completed(futures):
+                entry = fut.result()
+                entries[entry["key"]] = entry
+                done += 1
+                elapsed = time.perf_counter() - t0
+                left = elapsed / done * (len(todo) - done)
+                row = summary(entry)
+                say(f"[{label} {done}/{len(todo)}] {describe(entry['config'], base)}: "
+                    f"{row['status']}, val_acc {row['val_acc']:.4f} at epoch "
+                    f"{row['best_epoch']} in {entry['seconds']:.0f} s (elapsed "
+                    f"{fmt_seconds(elapsed)}{f', ~{fmt_seconds(left)} left' if left else ''})")
+    rows = [{**config, **summary(entries[key]), "seconds": entries[key]["seconds"],
+             "cached": key in cached, "key": key}
+            for config, key in zip(configs, keys, strict=True)]
+    df = pd.DataFrame(rows)
+    df.attrs.update(kind=kind, label=label, quick=quick, cache_dir=str(Path(cache).resolve()))
+    return df
+
+
+def history(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per-epoch history of one run of a results DataFrame: columns HISTORY_KEYS."""
+    entry = runcache.read_entry(Path(df.attrs["cache_dir"]), key)
+    return pd.DataFrame({k: entry["history"][k] for k in HISTORY_KEYS})
+
+
+def load_model(df: pd.DataFrame, key: str):
+    """The fitted model of a run made with keep_models=True."""
+    from fmnist.models import load_model as load
+
+    folder = Path(df.attrs["cache_dir"])
+    runcache.read_entry(folder, key, need_model=True)
+    return load(folder / f"{key}.npz")
+
+
+def config_columns(df: pd.DataFrame) -> list[str]:
+    """The configuration columns of a results DataFrame (model keyword arguments but the seed)."""
+    names = MODELS[df.attrs["kind"]]().get_params()
+    return [c for c in names if c in df.columns and c != "random_state"]
+
+
+def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration (`config_id`, then its configuration columns): the mean,
+    standard deviation and count over seeds of the best validation accuracy; the means of the
+    training accuracy, losses and best epoch (each taken at a run's best epoch); `diverged`
+    counts diverged seeds and `at_last_epoch` the seeds whose best epoch was their last."""
+    g = df.groupby("config_id", sort=True)
+    out = pd.DataFrame({
+        "mean": g["val_acc"].mean(), "sd": g["val_acc"].std(ddof=1), "n": g["val_acc"].count(),
+        "train_acc": g["train_acc"].mean(), "val_loss": g["val_loss"].mean(),
+        "train_loss": g["train_loss"].mean(), "best_epoch": g["best_epoch"].mean(),
+        "epochs_run": g["epochs_run"].mean(),
+        "diverged": g["status"].agg(lambda s: int((s != "ok").sum())),
+        "at_last_epoch": g["at_last_epoch"].agg(lambda s: int(s.sum())),
+        "seeds": g["key"].count(),
+    })
+    configs = df.attrs["configs"]
+    cols = config_columns(df)
+    first = pd.DataFrame([{c: configs[i].get(c) for c in cols} for i in out.index],
+                         index=out.index)
+    out = pd.concat([first, out], axis=1).rename_axis("config_id").reset_index()
+    out.attrs.update(df.attrs)
+    return out
+
+
+def best_config_id(df: pd.DataFrame) -> int:
+    """The configuration with the highest mean validation accuracy over seeds, among those
+    whose seeds all finished (the first listed on an exact tie)."""
+    stats = over_seeds(df)
+    ok = stats[(stats["diverged"] == 0) & stats["mean"].notna()]
+    if ok.empty:
+        raise RuntimeError(f"no configuration of {df.attrs.get('label')} finished")
+    return int(ok.loc[ok["mean"].idxmax(), "config_id"])
