@@ -4,7 +4,7 @@ worker processes, with progress on stderr; one result row per run.
 Every run trains in a worker process with ONE BLAS thread, whatever the number of workers, so a
 run's numbers do not depend on how many ran beside it (OpenBLAS's summation order changes with
 its thread count). Independent runs use both cores as two such workers (`FMNIST_WORKERS`,
-default: the number of CPUs, at most 2).
+default: the number of CPUs, at most 2; 0 trains in this process, for tests and debugging).
 """
 
 from __future__ import annotations
@@ -110,11 +110,12 @@ def summary(entry: dict) -> dict:
 
 
 def workers() -> int:
-    """How many worker processes: $FMNIST_WORKERS, else the CPU count, at most 2."""
+    """How many worker processes: $FMNIST_WORKERS (0: none, train in this process), else the
+    CPU count, at most 2."""
     text = os.environ.get("FMNIST_WORKERS", "").strip()
     if text:
-        if not text.isdigit() or int(text) < 1:
-            raise ValueError(f"FMNIST_WORKERS must be a positive integer, got {text!r}")
+        if not text.isdigit():
+            raise ValueError(f"FMNIST_WORKERS must be an integer >= 0, got {text!r}")
         return int(text)
     return max(1, min(2, os.cpu_count() or 1))
 
@@ -147,6 +148,21 @@ def describe(config: dict, base: dict | None) -> str:
     return " ".join(f"{k}={v}" for k, v in items) or "baseline"
 
 
+def _train_all(kind, todo: dict, spec, cache: Path, keep_models: bool, meta: dict,
+               n_workers: int):
+    """Yield the cache entry of each configuration of `todo` {key: config} as it finishes."""
+    if n_workers == 0:
+        for key, config in todo.items():
+            yield _fit(kind, config, spec, key, str(cache), keep_models, meta)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with _one_blas_thread(), cf.ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_fit, kind, c, spec, k, str(cache), keep_models, meta)
+                   for k, c in todo.items()]
+        for fut in cf.as_completed(futures):
+            yield fut.result()
+
+
 def run_sweep(kind: str, configs: list[dict], spec: DataSpec, cache: Path, *,
               keep_models: bool = False, label: str = "", base: dict | None = None,
               quick: bool = False, progress: bool = True) -> pd.DataFrame:
@@ -176,24 +192,20 @@ def run_sweep(kind: str, configs: list[dict], spec: DataSpec, cache: Path, *,
     else:
         cache.mkdir(parents=True, exist_ok=True)
         n_workers = min(workers(), len(todo))
-        say(f"[{label}] training {len(todo)} of {len(configs)} runs "
-            f"({n_workers} worker process{'es' if n_workers > 1 else ''})")
-        t0, done = time.perf_counter(), 0
-        ctx = multiprocessing.get_context("spawn")
-        with _one_blas_thread(), cf.ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_fit, kind, c, spec, k, str(cache), keep_models, meta): k
-                       for k, c in todo.items()}
-            for fut in cf.as_completed(futures):
-                entry = fut.result()
-                entries[entry["key"]] = entry
-                done += 1
-                elapsed = time.perf_counter() - t0
-                left = elapsed / done * (len(todo) - done)
-                row = summary(entry)
-                say(f"[{label} {done}/{len(todo)}] {describe(entry['config'], base)}: "
-                    f"{row['status']}, val_acc {row['val_acc']:.4f} at epoch "
-                    f"{row['best_epoch']} in {entry['seconds']:.0f} s (elapsed "
-                    f"{fmt_seconds(elapsed)}{f', ~{fmt_seconds(left)} left' if left else ''})")
+        where = (f"{n_workers} worker process{'es' if n_workers > 1 else ''}" if n_workers
+                 else "in this process")
+        say(f"[{label}] training {len(todo)} of {len(configs)} runs ({where})")
+        t0 = time.perf_counter()
+        for done, entry in enumerate(_train_all(kind, todo, spec, cache, keep_models, meta,
+                                                n_workers), 1):
+            entries[entry["key"]] = entry
+            elapsed = time.perf_counter() - t0
+            left = elapsed / done * (len(todo) - done)
+            row = summary(entry)
+            say(f"[{label} {done}/{len(todo)}] {describe(entry['config'], base)}: "
+                f"{row['status']}, val_acc {row['val_acc']:.4f} at epoch "
+                f"{row['best_epoch']} in {entry['seconds']:.0f} s (elapsed "
+                f"{fmt_seconds(elapsed)}{f', ~{fmt_seconds(left)} left' if left else ''})")
     rows = [{**config, **summary(entries[key]), "seconds": entries[key]["seconds"],
              "cached": key in cached, "key": key}
             for config, key in zip(configs, keys, strict=True)]
