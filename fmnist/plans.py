@@ -42,7 +42,7 @@ FULL_PLAN = Plan(
     n_train=None,
     n_val=None,
     search_n_train=10_000,
-    logreg_base=dict(lr=0.1, batch_size=128, epochs=40, patience=4, l2=0.0, l1=0.0,
+    logreg_base=dict(lr=0.01, batch_size=128, epochs=40, patience=5, l2=0.0, l1=0.0,
                      momentum=0.0, lr_schedule="constant", restore_best=True),
     logreg_factors=dict(
         lr=(1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0),

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fmnist._io import atomic_write  # noqa: E402
+from fmnist.analysis import confusion_matrix, per_class_accuracy  # noqa: E402
 from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES  # noqa: E402
 
 DPI = 200
@@ -95,9 +96,12 @@ def plot_history(history, title: str | None = None, path=None):
     if len(epochs) != len(hist["train_loss"]):
         raise ValueError("history's 'epoch' and 'train_loss' differ in length")
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3), constrained_layout=True)
-    for ax, metric, label in ((ax_loss, "loss", "cross-entropy loss"), (ax_acc, "acc", "accuracy")):
+    for ax, metric, label in ((ax_loss, "loss", "cross-entropy loss"),
+                              (ax_acc, "acc", "accuracy (%)")):
         for part, style in (("train", "-"), ("val", "--")):
             values = hist.get(f"{part}_{metric}")
+            if values is not None and metric == "acc":
+                values = 100 * values
             if values is not None and len(values) == len(epochs):
                 name = "training" if part == "train" else "validation"
                 ax.plot(epochs, values, style, marker="o", markersize=3, label=name)
@@ -107,8 +111,8 @@ def plot_history(history, title: str | None = None, path=None):
     if "val_acc" in hist and len(hist["val_acc"]) == len(epochs):
         best = int(np.nanargmax(hist["val_acc"]))
         ax_acc.axvline(epochs[best], color="grey", lw=0.8, ls=":")
-        ax_acc.annotate(f"best {hist['val_acc'][best]:.4f}\n(epoch {epochs[best]})",
-                        (epochs[best], hist["val_acc"][best]), textcoords="offset points",
+        ax_acc.annotate(f"best {100 * hist['val_acc'][best]:.1f}%\n(epoch {epochs[best]})",
+                        (epochs[best], 100 * hist["val_acc"][best]), textcoords="offset points",
                         xytext=(-10, -28), ha="right", fontsize=8)
     ax_loss.legend()
     if title:
@@ -167,23 +171,6 @@ def plot_sweep(results, x: str, y: str = "val_acc", hue: str | None = None,
     return _save(fig, path)
 
 
-def confusion_matrix(y_true, y_pred, n_classes: int = N_CLASSES) -> np.ndarray:
-    """Counts C (n_classes, n_classes): C[i, j] = examples of true class i predicted as j."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be 1-D and equal length, got "
-                         f"{y_true.shape} and {y_pred.shape}")
-    return np.bincount(y_true * n_classes + y_pred,
-                       minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-def per_class_accuracy(y_true, y_pred, n_classes: int = N_CLASSES) -> np.ndarray:
-    """Recall of each class (n_classes,): the share of its examples predicted correctly."""
-    C = confusion_matrix(y_true, y_pred, n_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.diag(C) / C.sum(axis=1)
-
-
 def plot_confusion(y_true, y_pred, title: str | None = None, ax=None, path=None):
     """Row-normalised confusion matrix (each row: where that class's examples went), with counts.
 
@@ -218,14 +205,16 @@ def plot_per_class_accuracy(y_true, predictions: dict, path=None):
     fig, ax = plt.subplots(figsize=(8, 3), constrained_layout=True)
     width = 0.8 / len(predictions)
     ticks = np.arange(N_CLASSES)
+    lows = []
     for i, (name, y_pred) in enumerate(predictions.items()):
-        acc = per_class_accuracy(y_true, y_pred)
+        acc = 100 * per_class_accuracy(y_true, y_pred)
+        lows.append(acc.min())
         ax.bar(ticks + (i - (len(predictions) - 1) / 2) * width, acc, width, label=name)
     ax.set_xticks(ticks, CLASS_NAMES, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("accuracy within class")
-    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy within class (%)")
+    ax.set_ylim(max(0, 10 * np.floor(min(lows) / 10) - 10), 100)  # start near the lowest bar
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(fig, path)
 
 
@@ -249,4 +238,118 @@ def plot_misclassified(X, y_true, y_pred, n: int = 12, random_state: int = 0, pe
     for ax, i in zip(axes.flat, picked, strict=False):
         ax.imshow(X[i].reshape(IMAGE_SHAPE), cmap="gray_r", vmin=0, vmax=255)
         ax.set_title(f"{CLASS_NAMES[y_true[i]]}\n→ {CLASS_NAMES[y_pred[i]]}", fontsize=7)
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- sweeps over seeds
+
+
+def _positions(values) -> tuple[dict, list[str], bool]:
+    """x positions of a factor's values: log10 for positive numbers spanning more than a factor
+    of 20 (0 one decade left of the smallest, since log 0 does not exist), the values themselves
+    for other numbers, evenly spaced categories otherwise. Returns (value -> x, labels, log)."""
+    vals = list(dict.fromkeys(values))
+    numeric = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                  for v in vals)
+    if not numeric:
+        return {v: i for i, v in enumerate(vals)}, [str(v) for v in vals], False
+    pos = [v for v in vals if v > 0]
+    if len(pos) >= 2 and max(pos) / min(pos) > 20:
+        lo = np.log10(min(pos))
+        where = {v: (np.log10(v) if v > 0 else lo - 1) for v in vals}
+        return where, [f"{v:g}" for v in vals], True
+    return {v: float(v) for v in vals}, [f"{v:g}" for v in vals], False
+
+
+def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: str | None = None,
+                baseline=None, hue_label: str | None = None, path=None):
+    """Mean validation accuracy (%) ± one standard deviation over seeds against one factor.
+
+    `stats`: `fmnist.sweeps.over_seeds` rows (columns factor, mean, sd, diverged[, hue]).
+    Numbers spanning more than a factor 20 get a log axis (0 drawn one decade left of the
+    smallest value); categories (e.g. activations) are drawn as separate points, not joined.
+    Diverged settings are marked with an x on the axis. `baseline`: the baseline's value of
+    the factor, marked by a dotted line.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.2, 2.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    where, labels, logx = _positions(stats[factor].tolist())
+    categorical = not all(isinstance(v, (int, float, np.number)) for v in where)
+    groups = stats.groupby(hue, sort=False) if hue else [(None, stats)]
+    n_groups = stats[hue].nunique() if hue else 1
+    for i, (key, part) in enumerate(groups):
+        ok = part[part["diverged"] == 0]
+        shift = (i - (n_groups - 1) / 2) * 0.08 if categorical else 0.0
+        xs = np.array([where[v] for v in ok[factor]]) + shift
+        ax.errorbar(xs, 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,
+                    marker="o", markersize=3.5, lw=1, ls="none" if categorical else "-",
+                    label=None if hue is None else f"{hue_label or hue} {key}")
+        bad = part[part["diverged"] > 0]
+        if len(bad):
+            ax.plot([where[v] for v in bad[factor]], [0.02] * len(bad), "x", color="C3",
+                    transform=ax.get_xaxis_transform(), clip_on=False,
+                    label="diverged" if i == 0 else None)
+    ax.set_xticks(list(where.values()), labels, fontsize=7)
+    if baseline is not None and baseline in where:
+        ax.axvline(where[baseline], color="grey", lw=0.7, ls=":")
+    if categorical:
+        ax.set_xlim(-0.5, len(where) - 0.5)
+    ax.set_xlabel(x_label or factor + (" (log scale)" if logx else ""), fontsize=8)
+    ax.set_ylabel("validation accuracy (%)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    if hue or len(stats[stats["diverged"] > 0]):
+        ax.legend(fontsize=6.5, loc="best")
+    return _save(fig, path)
+
+
+def plot_factors(stats_by_factor: dict, names: dict, baselines: dict, ncols: int = 3,
+                 path=None):
+    """One `plot_factor` panel per factor, sharing the accuracy axis."""
+    n = len(stats_by_factor)
+    rows = -(-n // ncols)
+    fig, axes = plt.subplots(rows, ncols, figsize=(2.45 * ncols, 2.15 * rows), sharey=True,
+                             constrained_layout=True, squeeze=False)
+    for ax, (factor, stats) in zip(axes.flat, stats_by_factor.items(), strict=False):
+        plot_factor(stats, factor, ax=ax, x_label=names.get(factor, factor),
+                    baseline=baselines.get(factor))
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax in axes[:, 1:].flat:
+        ax.set_ylabel("")
+    return _save(fig, path)
+
+
+def plot_curves_pair(histories: dict, path=None):
+    """Training (solid) and validation (dashed) loss and accuracy of several runs by epoch,
+    one colour per run: `histories` {label: history DataFrame}."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 2.9), constrained_layout=True)
+    for i, (label, h) in enumerate(histories.items()):
+        for part, style in (("train", "-"), ("val", "--")):
+            ax_loss.plot(h["epoch"], h[f"{part}_loss"], style, color=f"C{i}", lw=1.2)
+            ax_acc.plot(h["epoch"], 100 * np.asarray(h[f"{part}_acc"]), style, color=f"C{i}",
+                        lw=1.2, label=f"{label}, {'training' if part == 'train' else 'validation'}")
+    ax_loss.set_ylabel("cross-entropy loss")
+    ax_acc.set_ylabel("accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    ax_acc.legend(fontsize=7, loc="lower right")
+    return _save(fig, path)
+
+
+def plot_weight_templates(W, path=None):
+    """The logistic regression's weights as ten 28 x 28 images, one per class (red: a pixel's
+    ink raises that class's score, blue: lowers it); one colour scale for all ten."""
+    W = np.asarray(W)
+    lim = float(np.abs(W).max()) or 1.0
+    fig, axes = plt.subplots(2, 5, figsize=(7.2, 3.3), constrained_layout=True)
+    for k, ax in enumerate(axes.flat):
+        im = ax.imshow(W[:, k].reshape(IMAGE_SHAPE), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(CLASS_NAMES[k], fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes, shrink=0.8, label="weight")
     return _save(fig, path)
