@@ -19,7 +19,7 @@ from tools.qmdrender.document import Chunk, parse
 from tools.qmdrender.errors import RenderError
 from tools.qmdrender.outputs import OutputConverter
 from tools.qmdrender.typst_pdf import fix_math_symbols
-from tools.qmdrender.yamlish import YamlError, loads
+from tools.qmdrender.yamlio import YamlError, loads
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "render_fixture.qmd"
@@ -32,6 +32,12 @@ def test_yaml_subset_reads_authors_lists_and_scalars():
                  "execute:\n  echo: false\n  n: 3\nsizes: [1, 2.5, x]  # comment\n")
     assert data == {"title": "A: b", "author": [{"name": "Jane", "id": "0123"}, "Bob"],
                     "execute": {"echo": False, "n": 3}, "sizes": [1, 2.5, "x"]}
+
+
+def test_yaml_keeps_non_ascii_and_escaped_quotes():
+    """The hand-written parser turned 'José' into 'JosÃ©'; PyYAML reads UTF-8 text as is."""
+    data = loads('author:\n  - name: "José \\"Pepe\\" García"\n    id: "0123"\n')
+    assert normalize_authors(data["author"]) == [{"name": 'José "Pepe" García', "id": "0123"}]
 
 
 def test_yaml_error_names_the_line():

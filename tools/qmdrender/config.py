@@ -6,7 +6,7 @@ import datetime
 from pathlib import Path
 
 from .errors import RenderError
-from .yamlish import YamlError, loads
+from .yamlio import YamlError, loads
 
 EXECUTE_DEFAULTS = {"echo": True, "eval": True, "include": True, "output": True,
                     "warning": True, "error": False}
@@ -28,7 +28,7 @@ def load_project(root: Path) -> dict:
     try:
         data = loads(path.read_text(encoding="utf-8"))
     except YamlError as err:
-        raise RenderError(f"{path}:{err.line}: {err}") from None
+        raise RenderError(f"{path}:{err.line}: {err.reason}") from None
     return data if isinstance(data, dict) else {}
 
 

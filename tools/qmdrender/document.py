@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RenderError
-from .yamlish import YamlError, loads
+from .yamlio import YamlError, loads
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
 _EXEC_INFO = re.compile(r"^\{\s*python(?P<rest>[\s,][^}]*)?\}\s*$")
@@ -67,7 +67,7 @@ def parse_options(lines: list[str], first_line: int, path: Path) -> tuple[dict, 
     try:
         options = loads("\n".join(option_text), first_line) if option_text else {}
     except YamlError as err:
-        raise RenderError(f"{path}:{err.line}: bad chunk option: {err}") from None
+        raise RenderError(f"{path}:{err.line}: bad chunk option: {err.reason}") from None
     if not isinstance(options, dict):
         raise RenderError(f"{path}:{first_line}: chunk options must be '#| key: value' lines")
     return options, len(option_text)
@@ -84,7 +84,7 @@ def parse(text: str, path: str | Path = "<string>") -> Document:
                 try:
                     meta = loads("\n".join(lines[1:end]), 2)
                 except YamlError as err:
-                    raise RenderError(f"{path}:{err.line}: bad front matter: {err}") from None
+                    raise RenderError(f"{path}:{err.line}: bad front matter: {err.reason}") from None
                 if not isinstance(meta, dict):
                     raise RenderError(f"{path}:2: front matter must be 'key: value' lines")
                 start = end + 1

@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from fmnist._io import atomic_write
-
 from . import crossref
 from .config import (
     execute_defaults,
@@ -31,6 +29,7 @@ from .execute import (
     inline_code,
     setup_code,
 )
+from .fileio import atomic_write
 from .outputs import OutputConverter
 from .pandoc import markdown_to_typst, math_to_typst
 from .typst_pdf import compile_pdf, fix_math_symbols
