@@ -323,3 +323,38 @@ def test_chunk_stderr_reaches_the_terminal_while_it_runs(tmp_path):
     assert "run 1 of 2 PROGRESSMARKER" in proc.stderr
     assert proc.stderr.index("PROGRESSMARKER") < proc.stderr.index("ZeroDivisionError")
     assert "WARNING" not in proc.stderr  # the kernel's own start-up chatter stays out
+
+
+# ---------------------------------------------------------------- chunk and document options
+
+def test_multiline_chunk_option_is_read_as_yaml():
+    text = ('```{python}\n#| label: fig-pair\n#| fig-subcap:\n#|   - "Left"\n#|   - "Right"\n'
+            "#| fig-cap: Both\nx = 1\n```\n")
+    chunk = parse(text, "d.qmd").chunks[0]
+    assert chunk.options["fig-subcap"] == ["Left", "Right"]
+    assert chunk.options["fig-cap"] == "Both" and chunk.code == "x = 1"
+
+
+def test_unknown_chunk_option_warns_with_its_line_and_unsupported_stops():
+    from tools.qmdrender.options import check_chunk_options
+
+    warnings = []
+    check_chunk_options({"label": "a", "fig-capp": "x"}, Path("d.qmd"), 7, warnings.append)
+    assert warnings == ["warning: d.qmd:7: unknown chunk option 'fig-capp' "
+                        "(not a Quarto cell option): ignored"]
+    with pytest.raises(RenderError, match=r"d\.qmd:9: chunk option 'layout-ncol' is not "):
+        check_chunk_options({"layout-ncol": 2}, Path("d.qmd"), 9, warnings.append)
+
+
+def test_other_engine_and_other_format_stop_with_their_line():
+    from tools.qmdrender.config import check_document_options
+
+    with pytest.raises(RenderError, match=r"d\.qmd:4: ```\{r\} chunks are not supported"):
+        parse("Text\n\n\n```{r}\nx <- 1\n```\n", "d.qmd")
+    assert "x <- 1" in parse("```r\nx <- 1\n```\n\n```{=typst}\n#pagebreak()\n```\n",
+                             "d.qmd").parts[0].text  # shown code and raw blocks are prose
+    with pytest.raises(RenderError, match="d.qmd:1: format: html is not supported"):
+        check_document_options({"format": "html"}, "d.qmd:1")
+    with pytest.raises(RenderError, match="engine: knitr is not supported"):
+        check_document_options({"engine": "knitr"}, "d.qmd:1")
+    check_document_options({"format": {"typst": {"papersize": "a4"}}}, "x")  # fine

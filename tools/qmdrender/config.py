@@ -57,6 +57,19 @@ def merged_metadata(project: dict, front_matter: dict) -> dict:
     return _deep_merge(_flatten_format(project), _flatten_format(front_matter))
 
 
+def check_document_options(meta: dict, where: str) -> None:
+    """Stop on document options qmdrender cannot honour (another engine or output format)."""
+    engine = meta.get("engine", "jupyter")
+    if engine != "jupyter":
+        raise RenderError(f"{where}: engine: {engine} is not supported (qmdrender runs the "
+                          "jupyter engine with a Python kernel only)")
+    fmt = meta.get("format", "typst")
+    names = list(fmt) if isinstance(fmt, dict) else [fmt]
+    if "typst" not in names:
+        raise RenderError(f"{where}: format: {fmt} is not supported; qmdrender writes Typst PDF "
+                          "only (add 'format: typst', or render with Quarto)")
+
+
 def execute_defaults(meta: dict) -> dict:
     ex = meta.get("execute") or {}
     if not isinstance(ex, dict):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import crossref
 from .config import (
+    check_document_options,
     execute_defaults,
     figure_options,
     find_project_root,
@@ -30,6 +31,7 @@ from .execute import (
     setup_code,
 )
 from .fileio import atomic_write
+from .options import check_chunk_options
 from .outputs import OutputConverter
 from .pandoc import markdown_to_typst, math_to_typst
 from .typst_pdf import compile_pdf, fix_math_symbols
@@ -68,7 +70,13 @@ def render(qmd: str | Path, output: str | Path | None = None,
     qmd = Path(qmd).resolve()
     doc = read(qmd)
     root = find_project_root(qmd)
-    meta = merged_metadata(load_project(root), doc.meta)
+    project = load_project(root)
+    check_document_options(project, str(root / "_quarto.yml"))
+    check_document_options(doc.meta, f"{qmd}:1")
+    for chunk in doc.chunks:
+        check_chunk_options(chunk.options, qmd, chunk.line,
+                            lambda text: print(text, file=stream))
+    meta = merged_metadata(project, doc.meta)
     defaults, figs = execute_defaults(meta), figure_options(meta)
     build = Path(build_dir).resolve() if build_dir else root / "_build" / qmd.stem
     build.mkdir(parents=True, exist_ok=True)
