@@ -195,6 +195,7 @@ def test_fixture_title_block_inline_values_and_progress(fixture_pdf):
     assert "1 January 2025" in text
     assert "The sum of the values is 28.0 and their mean is 4.0" in text
     assert "the square is 9." in text and "still ran: 1235." in text
+    assert "LITERAL `x` and **y** END" in text and "MD emphasised text END" in text
     assert "[10/10] tbl-asis" in stderr
     assert not list(FIXTURE.parent.glob("render_fixture.*[!d]")), "intermediates beside .qmd"
     assert (build / "render_fixture.typ").is_file()
@@ -299,17 +300,34 @@ def test_submission_packs_id_zip_for_a_pair(tmp_path):
             "NN_pred.csv", "fmnist/__init__.py", "tools/qmdrender/__init__.py"} <= names
 
 
-def test_inline_string_naming_an_existing_file_is_inserted_as_text(tmp_path, monkeypatch):
-    """IPython's Markdown("x.csv") reads the file x.csv; an inline value must stay the text."""
-    from tools.qmdrender.execute import INLINE_HELPER
+def test_inline_results_follow_quartos_rules():
+    """Quarto's jupyter-inline.ts: text/markdown as is; a quoted repr unquoted and escaped."""
+    from tools.qmdrender.inline import InlineError, inline_markdown
 
-    (tmp_path / "lr_pred.csv").write_text("3\n1\n")
-    monkeypatch.chdir(tmp_path)
-    ns: dict = {}
-    exec(INLINE_HELPER, ns)
-    shown = ns["__qmdrender_inline__"]("lr_pred.csv")
-    assert shown._repr_markdown_() == "lr_pred.csv"
-    assert ns["__qmdrender_inline__"](0.25)._repr_markdown_() == "0.25"
+    assert inline_markdown({"text/plain": "'lr_pred.csv'"}) == r"lr\_pred\.csv"
+    assert inline_markdown({"text/plain": "'`a` **b**, c!'"}) == r"\`a\` \*\*b\*\*\, c\!"
+    assert inline_markdown({"text/plain": '"it\'s"'}) == "it's"
+    assert inline_markdown({"text/plain": "0.25"}) == "0.25"
+    assert inline_markdown({"text/plain": "<IPython.core.display.Markdown object>",
+                            "text/markdown": "*foo*"}) == "*foo*"
+    for data, message in [({"text/plain": "''"}, "empty string"),
+                          ({"text/plain": "'x'", "text/markdown": ""}, "empty Markdown"),
+                          ({"text/plain": "np.float64(0.5)"}, "NumPy value"),
+                          ({"text/plain": "'a\\\\b'"}, "backslash")]:
+        with pytest.raises(InlineError, match=message):
+            inline_markdown(data)
+
+
+@pytest.mark.slow
+def test_kernel_death_ends_with_one_line_naming_the_chunk(tmp_path):
+    qmd = tmp_path / "dies.qmd"
+    qmd.write_text("---\ntitle: D\n---\n\n```{python}\n#| label: fine\nx = 1\n```\n\n"
+                   "```{python}\n#| label: crash\nimport os\nos._exit(1)\n```\n")
+    proc = _render_cli(qmd)
+    assert proc.returncode == 1
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "dies.qmd:10:" in errors[0] and "(crash)" in errors[0]
+    assert "kernel died" in errors[0] and "Traceback" not in proc.stderr
 
 
 @pytest.mark.slow

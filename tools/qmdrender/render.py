@@ -22,22 +22,22 @@ from .config import (
 from .document import Chunk, Prose, read
 from .errors import RenderError
 from .execute import (
-    INLINE_HELPER,
     ChunkError,
     Kernel,
+    KernelDied,
     Progress,
     figsize_code,
-    inline_code,
     setup_code,
 )
 from .fileio import atomic_write
+from .inline import InlineError, inline_markdown
 from .options import check_chunk_options
 from .outputs import OutputConverter
 from .pandoc import markdown_to_typst, math_to_typst
 from .typst_pdf import compile_pdf, fix_math_symbols
 
 TEMPLATE = Path(__file__).with_name("template.typ")
-_INLINE = re.compile(r"^`\{python\}\s+(?P<expr>.+?)\s*`$", re.S)
+_INLINE = re.compile(r"^`\{python\}[ \t\n](?P<expr>.+?)\s*`$", re.S)  # Quarto: [ \t]
 _IMAGE_PATH = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)")
 _CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
 
@@ -93,7 +93,6 @@ def render(qmd: str | Path, output: str | Path | None = None,
     with Kernel(root, build, echo=stream) as kernel:
         kernel.run(setup_code(figs["fig-width"], figs["fig-height"], figs["fig-format"],
                               int(figs["fig-dpi"])))
-        kernel.run(INLINE_HELPER)
         for part in doc.parts:
             if isinstance(part, Prose):
                 text = _evaluate_inline(part, kernel, qmd) if defaults["eval"] else part.text
@@ -114,6 +113,12 @@ def render(qmd: str | Path, output: str | Path | None = None,
                 except ChunkError as err:
                     progress.done(" FAILED", kernel.client.echoed)
                     raise _chunk_failure(qmd, part, err) from None
+                except KernelDied:
+                    progress.done(" KERNEL DIED", kernel.client.echoed)
+                    raise RenderError(f"{qmd}:{part.line}: the Python kernel died while running "
+                                      f"{part.describe()} (a crash, os._exit, out of memory or "
+                                      "a kill); run the chunk's code in plain Python to see why"
+                                      ) from None
                 if sized:
                     kernel.run(figsize_code(figs["fig-width"], figs["fig-height"]))
             progress.done("" if opts["eval"] else " (not run: eval false)", kernel.client.echoed)
@@ -146,22 +151,36 @@ def render(qmd: str | Path, output: str | Path | None = None,
 
 
 def _evaluate_inline(part: Prose, kernel: Kernel, qmd: Path) -> str:
-    """Replace each `` `{python} expr` `` by its value, evaluated in the kernel now."""
-    out = []
+    """Replace each `` `{python} expr` `` by its result (rules: inline.py), evaluated now."""
+    pieces = []  # (text, expr or None, .qmd line)
     consumed = 0
     for is_code, text in crossref.split_code(part.text):
         m = _INLINE.match(text) if is_code else None
-        if m:
-            line = part.line + part.text[:consumed].count("\n")
-            try:
-                results = kernel.run(inline_code(m.group("expr")))
-            except ChunkError as err:
-                raise RenderError(f"{qmd}:{line}: inline expression {m.group('expr')!r} "
-                                  f"failed: {err.ename}: {err.evalue}") from None
-            values = [o["data"]["text/markdown"] for o in results
-                      if o.get("output_type") == "execute_result"]
-            out.append(values[0] if values else "")
-        else:
-            out.append(text)
+        line = part.line + part.text[:consumed].count("\n")
         consumed += len(text)
+        if m and "\n" in text:
+            raise RenderError(f"{qmd}:{line}: inline expression {text!r} spans two lines; "
+                              "Quarto only finds inline code on one line: join the lines")
+        pieces.append((text, m.group("expr").strip() if m else None, line))
+    exprs = [expr for _, expr, _ in pieces if expr is not None]
+    if not exprs:
+        return part.text
+    try:
+        results = iter(kernel.evaluate(exprs))
+    except KernelDied:
+        raise RenderError(f"{qmd}:{part.line}: the Python kernel died while evaluating the "
+                          "inline expressions of this paragraph") from None
+    out = []
+    for text, expr, line in pieces:
+        if expr is None:
+            out.append(text)
+            continue
+        result = next(results)
+        if result.get("status") != "ok":
+            raise RenderError(f"{qmd}:{line}: inline expression {expr!r} failed: "
+                              f"{result.get('ename')}: {result.get('evalue')}")
+        try:
+            out.append(inline_markdown(result.get("data", {})))
+        except InlineError as err:
+            raise RenderError(f"{qmd}:{line}: inline expression {expr!r}: {err}") from None
     return "".join(out)
