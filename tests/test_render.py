@@ -191,8 +191,11 @@ def fixture_pdf(tmp_path_factory):
 def test_fixture_title_block_inline_values_and_progress(fixture_pdf):
     pdf, text, stderr, build = fixture_pdf
     assert "Fixture Report" in text and "Every feature the renderer supports" in text
-    assert "Ada Lovelace (ID 314159265)" in text and "Alan Turing (ID 271828182)" in text
-    assert "1 January 2025" in text
+    assert "Ada Lovelace (ID 314159265)" in text
+    assert "José “Pepe” García (ID 271828182)" in text  # UTF-8 and quotes survive YAML
+    assert "January 1, 2025" in text  # date-format: long, as Quarto formats it
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert "Author:" in info and "Ada Lovelace" in info and "García" in info
     assert "The sum of the values is 28.0 and their mean is 4.0" in text
     assert "the square is 9." in text and "still ran: 1235." in text
     assert "LITERAL `x` and **y** END" in text and "MD emphasised text END" in text
@@ -376,3 +379,16 @@ def test_other_engine_and_other_format_stop_with_their_line():
     with pytest.raises(RenderError, match="engine: knitr is not supported"):
         check_document_options({"engine": "knitr"}, "d.qmd:1")
     check_document_options({"format": {"typst": {"papersize": "a4"}}}, "x")  # fine
+
+
+def test_quarto_partials_are_the_project_files_and_never_call_article():
+    """Quarto 1.8 dropped article(paper:); the partials must not depend on article()."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    partials = config["format"]["typst"]["template-partials"]
+    assert sorted(Path(p).name for p in partials) == ["typst-show.typ", "typst-template.typ"]
+    show = (ROOT / "tools/qmdrender/quarto/typst-show.typ").read_text(encoding="utf-8")
+    assert "fmnist-article(" in show and "article(" not in show.replace("fmnist-article(", "")
+    template = (ROOT / "tools/qmdrender/template.typ").read_text(encoding="utf-8")
+    assert "$quarto/typst-template.typ()$" in template and "$quarto/typst-show.typ()$" in template
