@@ -393,3 +393,29 @@ def test_quarto_partials_are_the_project_files_and_never_call_article():
     assert "fmnist-article(" in show and "article(" not in show.replace("fmnist-article(", "")
     template = (ROOT / "tools/qmdrender/template.typ").read_text(encoding="utf-8")
     assert "$quarto/typst-template.typ()$" in template and "$quarto/typst-show.typ()$" in template
+
+
+def test_render_products_are_all_git_ignored():
+    """After `quarto render` or qmdrender, `git status --porcelain` must show nothing new."""
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "rev-parse"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("not a git work tree")
+    products = [".quarto/xref/x.json", "report.quarto_ipynb", "tests/fixtures/a.quarto_ipynb",
+                "report.pdf", "report.typ", "report_files/figure-typst/f.svg", "report.ipynb",
+                "lr_pred.csv", "NN_pred.csv", "lr_pred.csv.quick", "report.pdf.quick",
+                "_build/report/report.typ", "figures/examples.svg", "314159265.zip",
+                "models/lr.npz"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "-v", "-n", *products],
+                          cwd=ROOT, capture_output=True, text=True)
+    not_ignored = [ln.split("\t")[-1] for ln in proc.stdout.splitlines() if ln.startswith("::")]
+    assert not_ignored == [], f"not in .gitignore: {not_ignored}"
+
+
+def test_make_render_quotes_a_path_with_a_space():
+    """`make render QMD="my doc.qmd"` must pass ONE argument to the renderer."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "-n", "render", "report", "QMD=my doc.qmd", "PY=python"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert 'tools.qmdrender "my doc.qmd"' in proc.stdout
+    assert 'quarto render "my doc.qmd"' in proc.stdout
