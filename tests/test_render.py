@@ -419,3 +419,35 @@ def test_make_render_quotes_a_path_with_a_space():
                           cwd=ROOT, capture_output=True, text=True)
     assert 'tools.qmdrender "my doc.qmd"' in proc.stdout
     assert 'quarto render "my doc.qmd"' in proc.stdout
+
+
+# ---------------------------------------------------------------- .qmd <-> .ipynb
+
+@pytest.mark.parametrize("qmd", [ROOT / "report.qmd", *sorted((ROOT / "tests/fixtures")
+                                                              .glob("*.qmd"))],
+                         ids=lambda p: p.name)
+def test_qmd_ipynb_qmd_round_trip_is_byte_identical(qmd):
+    import nbformat
+
+    from tools.qmdrender.convert import ipynb_to_qmd, qmd_to_ipynb
+
+    text = qmd.read_text(encoding="utf-8")
+    nb_text = qmd_to_ipynb(text)
+    nb = nbformat.reads(nb_text, as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---\n")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == len(parse(text).chunks)
+    assert code[0].source.startswith("#| label:")  # options stay in the cell, as quarto convert
+    assert ipynb_to_qmd(nb_text) == text
+
+
+def test_cli_converts_beside_the_file(tmp_path):
+    from tools.qmdrender.__main__ import main
+
+    qmd = tmp_path / "doc.qmd"
+    qmd.write_text("---\ntitle: T\n---\n\nHi.\n\n```{python}\n#| echo: false\nx = 1\n```\n")
+    assert main(["--to", "ipynb", str(qmd)]) == 0
+    assert main(["--to", "qmd", str(tmp_path / "doc.ipynb"), "-o", str(tmp_path / "b.qmd")]) == 0
+    assert (tmp_path / "b.qmd").read_text() == qmd.read_text()
+    assert main(["--to", "qmd", str(qmd)]) == 1  # wrong input kind: a clear error
