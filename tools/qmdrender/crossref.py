@@ -76,7 +76,10 @@ def _attr_id(attr: str | None) -> str | None:
 
 def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
     """label -> printed reference, e.g. {'fig-a': 'Figure 1', 'sec-b': 'Section 2.1',
-    'eq-c': 'Equation (1)'}, numbered in document order as the Typst template numbers them."""
+    'eq-c': 'Equation 1'}, numbered in document order as the Typst template numbers them.
+
+    As in Quarto's Typst output, a reference prints Typst's own text: the equation shows
+    "(1)" at its right, but Typst drops a numbering's parentheses in references."""
     labels: dict[str, str] = {}
     counts = {"fig": 0, "tbl": 0, "eq": 0}
     sections = [0] * 6
@@ -96,7 +99,7 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
                 if not m.group("label"):
                     continue
                 counts["eq"] += 1
-                add(m.group("label"), f"Equation ({counts['eq']})",
+                add(m.group("label"), f"Equation {counts['eq']}",
                     piece.line + text[:m.start()].count("\n"))
             base = piece.line + consumed_lines
             for offset, line in enumerate(text.split("\n")):
