@@ -16,7 +16,11 @@ from .errors import RenderError
 
 KINDS = {"fig": "Figure", "tbl": "Table", "eq": "Equation", "sec": "Section"}
 _LABEL = r"(?:fig|tbl|eq|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_]"
-REF = re.compile(rf"\[-?@({_LABEL})\]|(?<![\w@./-])@({_LABEL})")
+# `@fig-x`, `[@fig-x]`; with a leading `-` (`-@fig-x`, `[-@fig-x]`) the number alone.
+REF = re.compile(rf"\[(-?)@({_LABEL})\]|(?<![\w@./])(-?)@({_LABEL})")
+FIG_DIV = re.compile(r"^:{3,}\s*\{(?P<attr>[^}]*)\}\s*$")
+DIV_OPEN = re.compile(r"^:{3,}\s*(\{[^}]*\}|[\w-]+)\s*:*\s*$")
+DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
 IMAGE = re.compile(r"^!\[(?P<cap>.*)\]\([^)]*\)(?:\{(?P<attr>[^}]*)\})?\s*$")
 TABLE_CAPTION = re.compile(r"^(?::|Table:)\s+.*?(?:\{(?P<attr>[^}]*)\})?\s*$")
@@ -89,6 +93,7 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
             raise RenderError(f"line {line}: label {label!r} is defined twice")
         labels[label] = printed
 
+    divs: list[list | None] = []  # open divs; a figure div is [its number, its images]
     for piece in pieces:
         consumed_lines = 0
         for is_code, text in split_code(piece.text):
@@ -104,9 +109,25 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
             base = piece.line + consumed_lines
             for offset, line in enumerate(text.split("\n")):
                 where = base + offset
+                if DIV_OPEN.match(line):
+                    fig_div = FIG_DIV.match(line)
+                    ident = _attr_id(fig_div.group("attr")) if fig_div else None
+                    if ident and ident.startswith("fig-"):
+                        counts["fig"] += 1
+                        add(ident, f"Figure {counts['fig']}", where)
+                        divs.append([counts["fig"], 0])
+                    else:
+                        divs.append(None)
+                    continue
+                if DIV_CLOSE.match(line) and divs:
+                    divs.pop()
+                    continue
+                figure_div = next((d for d in reversed(divs) if d is not None), None)
                 h = HEADING.match(line)
                 if h and not line.startswith("#|"):
                     attr = h.group(3) or ""
+                    if re.search(r"(^|\s)\.callout-title(\s|$)", attr):
+                        continue  # a callout's title (blocks.py), not a section
                     ident = _attr_id(attr)
                     numbered = number_sections and not re.search(r"(^|\s)(\.unnumbered|-)(\s|$)",
                                                                   attr)
@@ -122,6 +143,13 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
                         add(ident, "Section " + ".".join(map(str, sections[:level])), where)
                     continue
                 img = IMAGE.match(line.strip())
+                if img and figure_div is not None:  # a subfigure: "Figure 1a"
+                    figure_div[1] += 1
+                    ident = _attr_id(img.group("attr"))
+                    if ident and ident.startswith("fig-"):
+                        add(ident, f"Figure {figure_div[0]}{chr(ord('a') + figure_div[1] - 1)}",
+                            where)
+                    continue
                 if img and img.group("cap").strip():
                     counts["fig"] += 1
                     ident = _attr_id(img.group("attr"))
@@ -161,12 +189,14 @@ def rewrite_refs(pieces: list[Piece], labels: dict[str, str]) -> list[Piece]:
 
 def _rewrite_run(text: str, line: int, labels: dict[str, str]) -> str:
     def sub(m):
-        label = m.group(1) or m.group(2)
+        label = m.group(2) or m.group(4)
+        bare = (m.group(1) or m.group(3)) == "-"
         if label not in labels:
             where = line + text[:m.start()].count("\n")
             raise RenderError(f"line {where}: reference @{label} has no target "
                               f"(known: {', '.join(sorted(labels)) or 'none'})")
-        return f"`#ref(<{label}>)`{{=typst}}"
+        return (f"`#ref(<{label}>, supplement: none)`{{=typst}}" if bare
+                else f"`#ref(<{label}>)`{{=typst}}")
     return REF.sub(sub, text)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fmnist._io import atomic_write
 
-from . import crossref
+from . import blocks, citations, crossref, includes
 from .config import (
     execute_defaults,
     figure_options,
@@ -20,7 +20,7 @@ from .config import (
     merged_metadata,
     template_metadata,
 )
-from .document import Chunk, Prose, read
+from .document import Chunk, Prose, parse
 from .errors import RenderError
 from .execute import (
     INLINE_HELPER,
@@ -36,6 +36,7 @@ from .pandoc import markdown_to_typst, math_to_typst
 from .typst_pdf import compile_pdf, fix_math_symbols
 
 TEMPLATE = Path(__file__).with_name("template.typ")
+FEATURES_TYP = Path(__file__).with_name("features.typ")
 _INLINE = re.compile(r"^`\{python\}\s+(?P<expr>.+?)\s*`$", re.S)
 _IMAGE_PATH = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)")
 _CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
@@ -62,12 +63,24 @@ def _chunk_failure(qmd: Path, chunk: Chunk, err: ChunkError) -> RenderError:
                        f"failed: {err.ename}: {err.evalue}\n{err.traceback}")
 
 
+def _raw_typst(code: str) -> str:
+    return f"```{{=typst}}\n{code}\n```" if code else ""
+
+
 def render(qmd: str | Path, output: str | Path | None = None,
            build_dir: str | Path | None = None, stream=None) -> Path:
     """Render `qmd` to a PDF (default: beside it, same name); returns the PDF's path."""
-    stream = stream or sys.stderr
     qmd = Path(qmd).resolve()
-    doc = read(qmd)
+    if not qmd.is_file():
+        raise RenderError(f"{qmd}: no such file")
+    text, source_map = includes.expand(qmd)  # {{< include >}} first, as Quarto does
+    try:
+        return _render(qmd, parse(text, qmd), output, build_dir, stream or sys.stderr)
+    except RenderError as err:  # lines of the expanded text -> the file they came from
+        raise RenderError(source_map.relocate(str(err), qmd)) from None
+
+
+def _render(qmd: Path, doc, output, build_dir, stream) -> Path:
     root = find_project_root(qmd)
     meta = merged_metadata(load_project(root), doc.meta)
     defaults, figs = execute_defaults(meta), figure_options(meta)
@@ -110,24 +123,33 @@ def render(qmd: str | Path, output: str | Path | None = None,
                 if sized:
                     kernel.run(figsize_code(figs["fig-width"], figs["fig-height"]))
             progress.done("" if opts["eval"] else " (not run: eval false)", kernel.client.echoed)
-            md = converter.chunk_markdown(part, opts, outputs)
+            try:
+                md = converter.chunk_markdown(part, opts, outputs)
+            except RenderError as err:
+                raise RenderError(f"{qmd}:{part.line}: {part.describe()}: {err}") from None
             if md:
                 pieces.append(crossref.Piece(md, part.line))
 
+    bib = citations.from_metadata(meta, qmd, root)
     try:
+        pieces = blocks.transform(pieces)
         labels = crossref.number(pieces, bool(meta.get("number-sections")))
         pieces = crossref.rewrite_refs(pieces, labels)
+        citations.check(pieces, bib)
     except RenderError as err:
         raise RenderError(f"{qmd}:{str(err).removeprefix('line ')}") from None
-    markdown = crossref.rewrite_equations("\n\n".join(p.text for p in pieces), math_to_typst)
+    body = [_raw_typst(FEATURES_TYP.read_text(encoding="utf-8")), *(p.text for p in pieces),
+            _raw_typst(citations.typst_bibliography(bib, typst_root))]
+    markdown = crossref.rewrite_equations("\n\n".join(body), math_to_typst)
     (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
     (build / "crossrefs.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
     metadata_file = build / "metadata.json"
     metadata_file.write_text(json.dumps(template_metadata(meta), indent=1), encoding="utf-8")
 
     typ_file = build / f"{qmd.stem}.typ"
-    typ_file.write_text(fix_math_symbols(markdown_to_typst(markdown, TEMPLATE, metadata_file)),
-                        encoding="utf-8")
+    typst_source = markdown_to_typst(markdown, TEMPLATE, metadata_file,
+                                     citations.pandoc_args(bib))
+    typ_file.write_text(fix_math_symbols(typst_source), encoding="utf-8")
     pdf_tmp = build / f"{qmd.stem}.pdf"
     for warning in compile_pdf(typ_file, pdf_tmp, typst_root):
         print(f"typst warning: {warning}", file=stream)
