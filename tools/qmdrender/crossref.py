@@ -1,10 +1,12 @@
 """Quarto cross-references: find the labelled targets, number them, check and rewrite `@refs`.
 
-Targets: `# Title {#sec-x}`, figures (`{#fig-x}` on an image), tables (`: caption {#tbl-x}`),
-display equations `$$ ... $$ {#eq-x}`. References `@fig-x` (or `[@fig-x]`) become Typst
-references `#ref(<fig-x>)`, so the numbers printed in the text are the very counters Typst
-prints in the captions; `number()` computes the same numbering in Python to check labels
-(unknown or duplicate ones stop the render with their `.qmd` line) and for tests.
+Targets: `# Title {#sec-x}`, figures (`{#fig-x}` on an image, or a figure div `::: {#fig-x}`
+whose images with ids are subfigures "Figure 1a"), tables (`: caption {#tbl-x}`), display
+equations `$$ ... $$ {#eq-x}`. References `@fig-x` (or `[@fig-x]`) become Typst references
+`#ref(<fig-x>)` (`-@fig-x`: the number alone), so the numbers printed in the text are the
+very counters Typst prints in the captions; `number()` computes the same numbering in Python
+to check labels (unknown or duplicate ones stop the render with their `.qmd` line) and for
+tests.
 """
 
 from __future__ import annotations
