@@ -48,11 +48,11 @@ def test_unsupported_shortcodes_and_divs_stop_with_their_line(text, message):
 
 def test_callout_title_heading_is_marked_and_not_numbered_as_a_section():
     text = ("# One {#sec-one}\n\n::: {.callout-note}\n## A title\n\nBody\n:::\n\n"
-            "# Two {#sec-two}\n")
+            "## Sub {#sec-sub}\n\n# Two {#sec-two}\n")
     pieces = blocks.transform(_pieces(text))
     assert "## A title {.callout-title}" in pieces[0].text
     labels = crossref.number(pieces, number_sections=True)
-    assert labels == {"sec-one": "Section 1", "sec-two": "Section 2"}
+    assert labels == {"sec-one": "Section 1", "sec-sub": "Section 1.1", "sec-two": "Section 2"}
 
 
 def test_callout_with_title_attribute_keeps_its_first_heading_a_heading():
