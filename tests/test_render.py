@@ -105,7 +105,7 @@ $$ {#eq-m}
 def test_numbering_follows_document_order_and_section_levels():
     labels = crossref.number([crossref.Piece(DOC, 1)], number_sections=True)
     assert labels == {"sec-intro": "Section 1", "sec-sub": "Section 1.1",
-                      "eq-m": "Equation (1)", "fig-a": "Figure 1", "fig-b": "Figure 2",
+                      "eq-m": "Equation 1", "fig-a": "Figure 1", "fig-b": "Figure 2",
                       "tbl-b": "Table 1", "sec-two": "Section 2"}
 
 
@@ -210,8 +210,10 @@ def test_fixture_numbering_captions_and_references(fixture_pdf):
     assert "Figure 1: A rising line of seven points." in text
     assert "Table 1: Summary statistics of the values." in text
     assert "Table 2: A table printed as Markdown." in text
-    assert ("As Figure 1 shows, and Table 1 lists, the loss of Equation (1) falls; "
-            "the model is Equation (2) (see also Figure 1 and Section 1.1)") in text
+    # Quarto's Typst output leaves references to Typst, which drops a numbering's
+    # parentheses in references: "Equation 1", while the equation itself shows "(1)".
+    assert ("As Figure 1 shows, and Table 1 lists, the loss of Equation 1 falls; "
+            "the model is Equation 2 (see also Figure 1 and Section 1.1)") in text
     assert "The printed table is Table 2." in text
     assert "the shown chunk in Section 1.1" in text
     assert "1 Setup" in text and "1.1 Method" in text and "2 Results" in text
@@ -363,8 +365,25 @@ def test_unknown_chunk_option_warns_with_its_line_and_unsupported_stops():
     check_chunk_options({"label": "a", "fig-capp": "x"}, Path("d.qmd"), 7, warnings.append)
     assert warnings == ["warning: d.qmd:7: unknown chunk option 'fig-capp' "
                         "(not a Quarto cell option): ignored"]
-    with pytest.raises(RenderError, match=r"d\.qmd:9: chunk option 'layout-ncol' is not "):
-        check_chunk_options({"layout-ncol": 2}, Path("d.qmd"), 9, warnings.append)
+    with pytest.raises(RenderError, match=r"d\.qmd:9: chunk option 'layout-nrow' is not "):
+        check_chunk_options({"layout-nrow": 2}, Path("d.qmd"), 9, warnings.append)
+
+
+def test_subfigure_and_alt_options_are_supported_without_warnings():
+    from tools.qmdrender.options import (
+        KNOWN_UNSUPPORTED,
+        NO_EFFECT_ON_TYPST,
+        SUPPORTED,
+        check_chunk_options,
+    )
+
+    warnings = []
+    options = {"label": "fig-p", "fig-cap": "Both", "fig-subcap": ["A", "B"], "layout-ncol": 2,
+               "fig-alt": ["a", "b"]}
+    check_chunk_options(options, Path("d.qmd"), 3, warnings.append)
+    assert warnings == []
+    assert {"fig-subcap", "layout-ncol", "fig-alt"} <= SUPPORTED
+    assert not SUPPORTED & (KNOWN_UNSUPPORTED | NO_EFFECT_ON_TYPST)
 
 
 def test_other_engine_and_other_format_stop_with_their_line():

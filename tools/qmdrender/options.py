@@ -16,20 +16,21 @@ from .errors import RenderError
 SUPPORTED = {
     "label", "echo", "eval", "include", "output", "warning", "error",
     "fig-cap", "fig-width", "fig-height", "tbl-cap",
+    "fig-subcap", "layout-ncol", "fig-alt",  # subfigures and alt text (outputs.py, features.lua)
 }
 
 # Quarto options with no effect on Typst output (HTML/revealjs/LaTeX-only, or metadata).
 NO_EFFECT_ON_TYPST = {
     "code-fold", "code-summary", "code-overflow", "code-line-fragment-indices", "code-tools",
-    "fig-env", "fig-pos", "fig-scap", "fig-alt", "fig-link", "output-location", "panel",
+    "fig-env", "fig-pos", "fig-scap", "fig-link", "output-location", "panel",
     "classes", "tags", "id", "cache", "freeze", "renderings", "html-table-processing",
     "filename", "message", "lst-label", "lst-cap",
 }
 
 # The rest of Quarto's cell options (schema cell-*.yml): known, not implemented here.
 KNOWN_UNSUPPORTED = {
-    "fig-subcap", "fig-align", "fig-format", "fig-dpi", "fig-asp", "fig-column", "tbl-subcap",
-    "tbl-colwidths", "tbl-column", "layout", "layout-ncol", "layout-nrow", "layout-align",
+    "fig-align", "fig-format", "fig-dpi", "fig-asp", "fig-column", "tbl-subcap",
+    "tbl-colwidths", "tbl-column", "layout", "layout-nrow", "layout-align",
     "layout-valign", "column", "cap-location", "fig-cap-location", "tbl-cap-location",
     "code-line-numbers", "file", "child", "ojs-define", "title", "padding", "expandable",
     "comment", "results", "out-width", "out-height", "fig-keep", "fig-show", "collapse",
