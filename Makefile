@@ -38,19 +38,19 @@ figure: data
 
 report: data
 	@if [ "$(RENDERER)" != builtin ] && command -v quarto >/dev/null 2>&1; then \
-		echo "rendering $(QMD) with quarto (RENDERER=builtin to use tools/qmdrender)"; \
-		QUARTO_PYTHON=$(abspath $(PY)) quarto render $(QMD) --to typst; \
+		echo "rendering '$(QMD)' with quarto (RENDERER=builtin to use tools/qmdrender)"; \
+		QUARTO_PYTHON="$(abspath $(PY))" quarto render "$(QMD)" --to typst; \
 	else \
-		$(PY) -m tools.qmdrender $(QMD); \
+		$(PY) -m tools.qmdrender "$(QMD)"; \
 	fi
-	@for f in $(QMD:.qmd=.pdf) lr_pred.csv NN_pred.csv; do \
+	@for f in "$(QMD:.qmd=.pdf)" lr_pred.csv NN_pred.csv; do \
 		if [ -f "$$f" ]; then \
 			echo "$$f: $(CURDIR)/$$f$$( [ -f "$$f.quick" ] && echo ' (quick mode)')"; \
 		else echo "$$f: not made"; fi; \
 	done
 
 render: venv
-	$(PY) -m tools.qmdrender $(QMD)
+	$(PY) -m tools.qmdrender "$(QMD)"
 
 submission: venv
 	$(PY) -m tools.submission

@@ -19,7 +19,7 @@ from tools.qmdrender.document import Chunk, parse
 from tools.qmdrender.errors import RenderError
 from tools.qmdrender.outputs import OutputConverter
 from tools.qmdrender.typst_pdf import fix_math_symbols
-from tools.qmdrender.yamlish import YamlError, loads
+from tools.qmdrender.yamlio import YamlError, loads
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "render_fixture.qmd"
@@ -32,6 +32,12 @@ def test_yaml_subset_reads_authors_lists_and_scalars():
                  "execute:\n  echo: false\n  n: 3\nsizes: [1, 2.5, x]  # comment\n")
     assert data == {"title": "A: b", "author": [{"name": "Jane", "id": "0123"}, "Bob"],
                     "execute": {"echo": False, "n": 3}, "sizes": [1, 2.5, "x"]}
+
+
+def test_yaml_keeps_non_ascii_and_escaped_quotes():
+    """The hand-written parser turned 'José' into 'JosÃ©'; PyYAML reads UTF-8 text as is."""
+    data = loads('author:\n  - name: "José \\"Pepe\\" García"\n    id: "0123"\n')
+    assert normalize_authors(data["author"]) == [{"name": 'José "Pepe" García', "id": "0123"}]
 
 
 def test_yaml_error_names_the_line():
@@ -99,7 +105,7 @@ $$ {#eq-m}
 def test_numbering_follows_document_order_and_section_levels():
     labels = crossref.number([crossref.Piece(DOC, 1)], number_sections=True)
     assert labels == {"sec-intro": "Section 1", "sec-sub": "Section 1.1",
-                      "eq-m": "Equation (1)", "fig-a": "Figure 1", "fig-b": "Figure 2",
+                      "eq-m": "Equation 1", "fig-a": "Figure 1", "fig-b": "Figure 2",
                       "tbl-b": "Table 1", "sec-two": "Section 2"}
 
 
@@ -185,10 +191,14 @@ def fixture_pdf(tmp_path_factory):
 def test_fixture_title_block_inline_values_and_progress(fixture_pdf):
     pdf, text, stderr, build = fixture_pdf
     assert "Fixture Report" in text and "Every feature the renderer supports" in text
-    assert "Ada Lovelace (ID 314159265)" in text and "Alan Turing (ID 271828182)" in text
-    assert "1 January 2025" in text
+    assert "Ada Lovelace (ID 314159265)" in text
+    assert "José “Pepe” García (ID 271828182)" in text  # UTF-8 and quotes survive YAML
+    assert "January 1, 2025" in text  # date-format: long, as Quarto formats it
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert "Author:" in info and "Ada Lovelace" in info and "García" in info
     assert "The sum of the values is 28.0 and their mean is 4.0" in text
     assert "the square is 9." in text and "still ran: 1235." in text
+    assert "LITERAL `x` and **y** END" in text and "MD emphasised text END" in text
     assert "[10/10] tbl-asis" in stderr
     assert not list(FIXTURE.parent.glob("render_fixture.*[!d]")), "intermediates beside .qmd"
     assert (build / "render_fixture.typ").is_file()
@@ -200,8 +210,10 @@ def test_fixture_numbering_captions_and_references(fixture_pdf):
     assert "Figure 1: A rising line of seven points." in text
     assert "Table 1: Summary statistics of the values." in text
     assert "Table 2: A table printed as Markdown." in text
-    assert ("As Figure 1 shows, and Table 1 lists, the loss of Equation (1) falls; "
-            "the model is Equation (2) (see also Figure 1 and Section 1.1)") in text
+    # Quarto's Typst output leaves references to Typst, which drops a numbering's
+    # parentheses in references: "Equation 1", while the equation itself shows "(1)".
+    assert ("As Figure 1 shows, and Table 1 lists, the loss of Equation 1 falls; "
+            "the model is Equation 2 (see also Figure 1 and Section 1.1)") in text
     assert "The printed table is Table 2." in text
     assert "the shown chunk in Section 1.1" in text
     assert "1 Setup" in text and "1.1 Method" in text and "2 Results" in text
@@ -293,17 +305,34 @@ def test_submission_packs_id_zip_for_a_pair(tmp_path):
             "NN_pred.csv", "fmnist/__init__.py", "tools/qmdrender/__init__.py"} <= names
 
 
-def test_inline_string_naming_an_existing_file_is_inserted_as_text(tmp_path, monkeypatch):
-    """IPython's Markdown("x.csv") reads the file x.csv; an inline value must stay the text."""
-    from tools.qmdrender.execute import INLINE_HELPER
+def test_inline_results_follow_quartos_rules():
+    """Quarto's jupyter-inline.ts: text/markdown as is; a quoted repr unquoted and escaped."""
+    from tools.qmdrender.inline import InlineError, inline_markdown
 
-    (tmp_path / "lr_pred.csv").write_text("3\n1\n")
-    monkeypatch.chdir(tmp_path)
-    ns: dict = {}
-    exec(INLINE_HELPER, ns)
-    shown = ns["__qmdrender_inline__"]("lr_pred.csv")
-    assert shown._repr_markdown_() == "lr_pred.csv"
-    assert ns["__qmdrender_inline__"](0.25)._repr_markdown_() == "0.25"
+    assert inline_markdown({"text/plain": "'lr_pred.csv'"}) == r"lr\_pred\.csv"
+    assert inline_markdown({"text/plain": "'`a` **b**, c!'"}) == r"\`a\` \*\*b\*\*\, c\!"
+    assert inline_markdown({"text/plain": '"it\'s"'}) == "it's"
+    assert inline_markdown({"text/plain": "0.25"}) == "0.25"
+    assert inline_markdown({"text/plain": "<IPython.core.display.Markdown object>",
+                            "text/markdown": "*foo*"}) == "*foo*"
+    for data, message in [({"text/plain": "''"}, "empty string"),
+                          ({"text/plain": "'x'", "text/markdown": ""}, "empty Markdown"),
+                          ({"text/plain": "np.float64(0.5)"}, "NumPy value"),
+                          ({"text/plain": "'a\\\\b'"}, "backslash")]:
+        with pytest.raises(InlineError, match=message):
+            inline_markdown(data)
+
+
+@pytest.mark.slow
+def test_kernel_death_ends_with_one_line_naming_the_chunk(tmp_path):
+    qmd = tmp_path / "dies.qmd"
+    qmd.write_text("---\ntitle: D\n---\n\n```{python}\n#| label: fine\nx = 1\n```\n\n"
+                   "```{python}\n#| label: crash\nimport os\nos._exit(1)\n```\n")
+    proc = _render_cli(qmd)
+    assert proc.returncode == 1
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "dies.qmd:10:" in errors[0] and "(crash)" in errors[0]
+    assert "kernel died" in errors[0] and "Traceback" not in proc.stderr
 
 
 @pytest.mark.slow
@@ -317,3 +346,127 @@ def test_chunk_stderr_reaches_the_terminal_while_it_runs(tmp_path):
     assert "run 1 of 2 PROGRESSMARKER" in proc.stderr
     assert proc.stderr.index("PROGRESSMARKER") < proc.stderr.index("ZeroDivisionError")
     assert "WARNING" not in proc.stderr  # the kernel's own start-up chatter stays out
+
+
+# ---------------------------------------------------------------- chunk and document options
+
+def test_multiline_chunk_option_is_read_as_yaml():
+    text = ('```{python}\n#| label: fig-pair\n#| fig-subcap:\n#|   - "Left"\n#|   - "Right"\n'
+            "#| fig-cap: Both\nx = 1\n```\n")
+    chunk = parse(text, "d.qmd").chunks[0]
+    assert chunk.options["fig-subcap"] == ["Left", "Right"]
+    assert chunk.options["fig-cap"] == "Both" and chunk.code == "x = 1"
+
+
+def test_unknown_chunk_option_warns_with_its_line_and_unsupported_stops():
+    from tools.qmdrender.options import check_chunk_options
+
+    warnings = []
+    check_chunk_options({"label": "a", "fig-capp": "x"}, Path("d.qmd"), 7, warnings.append)
+    assert warnings == ["warning: d.qmd:7: unknown chunk option 'fig-capp' "
+                        "(not a Quarto cell option): ignored"]
+    with pytest.raises(RenderError, match=r"d\.qmd:9: chunk option 'layout-nrow' is not "):
+        check_chunk_options({"layout-nrow": 2}, Path("d.qmd"), 9, warnings.append)
+
+
+def test_subfigure_and_alt_options_are_supported_without_warnings():
+    from tools.qmdrender.options import (
+        KNOWN_UNSUPPORTED,
+        NO_EFFECT_ON_TYPST,
+        SUPPORTED,
+        check_chunk_options,
+    )
+
+    warnings = []
+    options = {"label": "fig-p", "fig-cap": "Both", "fig-subcap": ["A", "B"], "layout-ncol": 2,
+               "fig-alt": ["a", "b"]}
+    check_chunk_options(options, Path("d.qmd"), 3, warnings.append)
+    assert warnings == []
+    assert {"fig-subcap", "layout-ncol", "fig-alt"} <= SUPPORTED
+    assert not SUPPORTED & (KNOWN_UNSUPPORTED | NO_EFFECT_ON_TYPST)
+
+
+def test_other_engine_and_other_format_stop_with_their_line():
+    from tools.qmdrender.config import check_document_options
+
+    with pytest.raises(RenderError, match=r"d\.qmd:4: ```\{r\} chunks are not supported"):
+        parse("Text\n\n\n```{r}\nx <- 1\n```\n", "d.qmd")
+    assert "x <- 1" in parse("```r\nx <- 1\n```\n\n```{=typst}\n#pagebreak()\n```\n",
+                             "d.qmd").parts[0].text  # shown code and raw blocks are prose
+    with pytest.raises(RenderError, match="d.qmd:1: format: html is not supported"):
+        check_document_options({"format": "html"}, "d.qmd:1")
+    with pytest.raises(RenderError, match="engine: knitr is not supported"):
+        check_document_options({"engine": "knitr"}, "d.qmd:1")
+    check_document_options({"format": {"typst": {"papersize": "a4"}}}, "x")  # fine
+
+
+def test_quarto_partials_are_the_project_files_and_never_call_article():
+    """Quarto 1.8 dropped article(paper:); the partials must not depend on article()."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    partials = config["format"]["typst"]["template-partials"]
+    assert sorted(Path(p).name for p in partials) == ["typst-show.typ", "typst-template.typ"]
+    show = "\n".join(ln for ln in (ROOT / "tools/qmdrender/quarto/typst-show.typ")
+                     .read_text(encoding="utf-8").splitlines() if not ln.startswith("//"))
+    assert "fmnist-article(" in show and "article(" not in show.replace("fmnist-article(", "")
+    template = (ROOT / "tools/qmdrender/template.typ").read_text(encoding="utf-8")
+    assert "$quarto/typst-template.typ()$" in template and "$quarto/typst-show.typ()$" in template
+
+
+def test_render_products_are_all_git_ignored():
+    """After `quarto render` or qmdrender, `git status --porcelain` must show nothing new."""
+    if shutil.which("git") is None or subprocess.run(
+            ["git", "rev-parse"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("not a git work tree")
+    products = [".quarto/xref/x.json", "report.quarto_ipynb", "tests/fixtures/a.quarto_ipynb",
+                "report.pdf", "report.typ", "report_files/figure-typst/f.svg", "report.ipynb",
+                "lr_pred.csv", "NN_pred.csv", "lr_pred.csv.quick", "report.pdf.quick",
+                "_build/report/report.typ", "figures/examples.svg", "314159265.zip",
+                "models/lr.npz"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "-v", "-n", *products],
+                          cwd=ROOT, capture_output=True, text=True)
+    not_ignored = [ln.split("\t")[-1] for ln in proc.stdout.splitlines() if ln.startswith("::")]
+    assert not_ignored == [], f"not in .gitignore: {not_ignored}"
+
+
+def test_make_render_quotes_a_path_with_a_space():
+    """`make render QMD="my doc.qmd"` must pass ONE argument to the renderer."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "-n", "render", "report", "QMD=my doc.qmd", "PY=python"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert 'tools.qmdrender "my doc.qmd"' in proc.stdout
+    assert 'quarto render "my doc.qmd"' in proc.stdout
+
+
+# ---------------------------------------------------------------- .qmd <-> .ipynb
+
+@pytest.mark.parametrize("qmd", [ROOT / "report.qmd", *sorted((ROOT / "tests/fixtures")
+                                                              .glob("*.qmd"))],
+                         ids=lambda p: p.name)
+def test_qmd_ipynb_qmd_round_trip_is_byte_identical(qmd):
+    import nbformat
+
+    from tools.qmdrender.convert import ipynb_to_qmd, qmd_to_ipynb
+
+    text = qmd.read_text(encoding="utf-8")
+    nb_text = qmd_to_ipynb(text)
+    nb = nbformat.reads(nb_text, as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("---\n")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) == len(parse(text).chunks)
+    assert code[0].source.startswith("#| label:")  # options stay in the cell, as quarto convert
+    assert ipynb_to_qmd(nb_text) == text
+
+
+def test_cli_converts_beside_the_file(tmp_path):
+    from tools.qmdrender.__main__ import main
+
+    qmd = tmp_path / "doc.qmd"
+    qmd.write_text("---\ntitle: T\n---\n\nHi.\n\n```{python}\n#| echo: false\nx = 1\n```\n")
+    assert main(["--to", "ipynb", str(qmd)]) == 0
+    assert main(["--to", "qmd", str(tmp_path / "doc.ipynb"), "-o", str(tmp_path / "b.qmd")]) == 0
+    assert (tmp_path / "b.qmd").read_text() == qmd.read_text()
+    assert main(["--to", "qmd", str(qmd)]) == 1  # wrong input kind: a clear error

@@ -1,24 +1,54 @@
-"""`python -m tools.qmdrender FILE.qmd [-o OUT.pdf] [--build-dir D]`."""
+"""`python -m tools.qmdrender FILE.qmd [-o OUT.pdf] [--build-dir D]` renders a PDF;
+`--to ipynb FILE.qmd` / `--to qmd FILE.ipynb` convert as `quarto convert` does."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from .convert import ipynb_to_qmd, qmd_to_ipynb
 from .errors import RenderError
+from .fileio import atomic_write
 from .render import render
+
+
+def convert(source: str, to: str, output: str | None) -> Path:
+    """Write `source` converted to `to` (ipynb or qmd), beside it unless `output`."""
+    src = Path(source)
+    want = ".qmd" if to == "ipynb" else ".ipynb"
+    if src.suffix != want:
+        raise RenderError(f"{src}: --to {to} converts a {want} file")
+    try:
+        text = src.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RenderError(f"{src}: no such file") from None
+    try:
+        out_text = qmd_to_ipynb(text) if to == "ipynb" else ipynb_to_qmd(text)
+    except RenderError as err:
+        raise RenderError(f"{src}:{str(err).removeprefix('line ')}") from None
+    dest = Path(output) if output else src.with_suffix(f".{to}")
+    with atomic_write(dest, "w") as f:
+        f.write(out_text)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.qmdrender",
-                                     description="Render a Quarto document to PDF without Quarto.")
-    parser.add_argument("qmd", help="the .qmd file")
-    parser.add_argument("-o", "--output", help="the PDF to write (default: beside the .qmd)")
+                                     description="Render a Quarto document to PDF without Quarto, "
+                                     "or convert it to/from a Jupyter notebook.")
+    parser.add_argument("qmd", help="the .qmd file (the .ipynb file with --to qmd)")
+    parser.add_argument("-o", "--output", help="the file to write (default: beside the input)")
+    parser.add_argument("--to", choices=["pdf", "ipynb", "qmd"], default="pdf",
+                        help="pdf (render, the default), ipynb or qmd (convert)")
     parser.add_argument("--build-dir", help="folder for intermediates "
                         "(default: _build/<name>/ in the project root)")
     args = parser.parse_args(argv)
     try:
-        render(args.qmd, args.output, args.build_dir)
+        if args.to == "pdf":
+            render(args.qmd, args.output, args.build_dir)
+        else:
+            print(f"wrote {convert(args.qmd, args.to, args.output)}", file=sys.stderr)
     except RenderError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

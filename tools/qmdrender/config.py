@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 from .errors import RenderError
-from .yamlish import YamlError, loads
+from .yamlio import YamlError, loads
 
 EXECUTE_DEFAULTS = {"echo": True, "eval": True, "include": True, "output": True,
                     "warning": True, "error": False}
@@ -28,7 +29,7 @@ def load_project(root: Path) -> dict:
     try:
         data = loads(path.read_text(encoding="utf-8"))
     except YamlError as err:
-        raise RenderError(f"{path}:{err.line}: {err}") from None
+        raise RenderError(f"{path}:{err.line}: {err.reason}") from None
     return data if isinstance(data, dict) else {}
 
 
@@ -55,6 +56,19 @@ def merged_metadata(project: dict, front_matter: dict) -> dict:
     """Project options, then the document's; `format: typst:` on top at each level."""
     project = {k: v for k, v in project.items() if k != "project"}
     return _deep_merge(_flatten_format(project), _flatten_format(front_matter))
+
+
+def check_document_options(meta: dict, where: str) -> None:
+    """Stop on document options qmdrender cannot honour (another engine or output format)."""
+    engine = meta.get("engine", "jupyter")
+    if engine != "jupyter":
+        raise RenderError(f"{where}: engine: {engine} is not supported (qmdrender runs the "
+                          "jupyter engine with a Python kernel only)")
+    fmt = meta.get("format", "typst")
+    names = list(fmt) if isinstance(fmt, dict) else [fmt]
+    if "typst" not in names:
+        raise RenderError(f"{where}: format: {fmt} is not supported; qmdrender writes Typst PDF "
+                          "only (add 'format: typst', or render with Quarto)")
 
 
 def execute_defaults(meta: dict) -> dict:
@@ -92,19 +106,47 @@ def normalize_authors(value) -> list[dict]:
     return authors
 
 
+_DATE_STYLES = {"full": "dddd, MMMM D, YYYY", "long": "MMMM D, YYYY",
+                "medium": "MMM D, YYYY", "short": "M/D/YY", "iso": "YYYY-MM-DD"}
+_DATE_TOKENS = re.compile(r"\[[^\]]*\]|YYYY|YY|MMMM|MMM|MM|M|DD|D|dddd|ddd")
+
+
+def format_date(value, date_format: str = "long", today: datetime.date | None = None) -> str:
+    """`date:` as Quarto shows it: keywords and ISO/US dates formatted by `date-format`
+    (a style of https://quarto.org/docs/reference/dates or a dayjs pattern); other text as is.
+    """
+    text = str(value)
+    if text in ("today", "now", "last-modified"):
+        d = today or datetime.date.today()
+    else:
+        d = None
+        for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y"):
+            try:
+                d = datetime.datetime.strptime(text.strip(), fmt).date()
+                break
+            except ValueError:
+                continue
+        if d is None:
+            return text
+    pattern = _DATE_STYLES.get(date_format, date_format)
+    values = {"YYYY": f"{d.year:04d}", "YY": f"{d.year % 100:02d}", "MMMM": f"{d:%B}",
+              "MMM": f"{d:%b}", "MM": f"{d.month:02d}", "M": str(d.month),
+              "DD": f"{d.day:02d}", "D": str(d.day), "dddd": f"{d:%A}", "ddd": f"{d:%a}"}
+    return _DATE_TOKENS.sub(lambda m: values.get(m.group(0), m.group(0)[1:-1]), pattern)
+
+
 def template_metadata(meta: dict) -> dict:
-    """The variables the Typst template reads."""
-    out = {k: meta[k] for k in ("title", "subtitle", "abstract", "papersize", "lang")
+    """The variables typst-show.typ reads, named and shaped as Quarto passes them."""
+    out = {k: meta[k] for k in ("title", "subtitle", "abstract", "lang")
            if meta.get(k) not in (None, "")}
-    date = meta.get("date")
-    if date in ("today", "now", "last-modified"):
-        d = datetime.date.today()
-        date = f"{d.day} {d:%B %Y}"
-    if date:
-        out["date"] = str(date)
+    out["papersize"] = str(meta.get("papersize") or "a4")
+    if meta.get("date"):
+        out["date"] = format_date(meta["date"], str(meta.get("date-format", "long")))
     if meta.get("fontsize"):
         out["fontsize"] = str(meta["fontsize"])
-    out["authors"] = normalize_authors(meta.get("author", meta.get("authors")))
-    if meta.get("number-sections"):
-        out["number-sections"] = True
+    authors = normalize_authors(meta.get("author", meta.get("authors")))
+    out["by-author"] = [{"name": {"literal": a["name"]}, **({"id": a["id"]} if "id" in a else {})}
+                        for a in authors]
+    if meta.get("number-sections"):  # Quarto: number-sections implies section-numbering 1.1.a
+        out["section-numbering"] = str(meta.get("section-numbering") or "1.1.a")
     return out

@@ -1,10 +1,12 @@
 """Quarto cross-references: find the labelled targets, number them, check and rewrite `@refs`.
 
-Targets: `# Title {#sec-x}`, figures (`{#fig-x}` on an image), tables (`: caption {#tbl-x}`),
-display equations `$$ ... $$ {#eq-x}`. References `@fig-x` (or `[@fig-x]`) become Typst
-references `#ref(<fig-x>)`, so the numbers printed in the text are the very counters Typst
-prints in the captions; `number()` computes the same numbering in Python to check labels
-(unknown or duplicate ones stop the render with their `.qmd` line) and for tests.
+Targets: `# Title {#sec-x}`, figures (`{#fig-x}` on an image, or a figure div `::: {#fig-x}`
+whose images with ids are subfigures "Figure 1a"), tables (`: caption {#tbl-x}`), display
+equations `$$ ... $$ {#eq-x}`. References `@fig-x` (or `[@fig-x]`) become Typst references
+`#ref(<fig-x>)` (`-@fig-x`: the number alone), so the numbers printed in the text are the
+very counters Typst prints in the captions; `number()` computes the same numbering in Python
+to check labels (unknown or duplicate ones stop the render with their `.qmd` line) and for
+tests.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from .errors import RenderError
 
 KINDS = {"fig": "Figure", "tbl": "Table", "eq": "Equation", "sec": "Section"}
 _LABEL = r"(?:fig|tbl|eq|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_]"
-REF = re.compile(rf"\[-?@({_LABEL})\]|(?<![\w@./-])@({_LABEL})")
+# `@fig-x`, `[@fig-x]`; with a leading `-` (`-@fig-x`, `[-@fig-x]`) the number alone.
+REF = re.compile(rf"\[(-?)@({_LABEL})\]|(?<![\w@./])(-?)@({_LABEL})")
+FIG_DIV = re.compile(r"^:{3,}\s*\{(?P<attr>[^}]*)\}\s*$")
+DIV_OPEN = re.compile(r"^:{3,}\s*(\{[^}]*\}|[\w-]+)\s*:*\s*$")
+DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
 IMAGE = re.compile(r"^!\[(?P<cap>.*)\]\([^)]*\)(?:\{(?P<attr>[^}]*)\})?\s*$")
 TABLE_CAPTION = re.compile(r"^(?::|Table:)\s+.*?(?:\{(?P<attr>[^}]*)\})?\s*$")
@@ -76,7 +82,10 @@ def _attr_id(attr: str | None) -> str | None:
 
 def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
     """label -> printed reference, e.g. {'fig-a': 'Figure 1', 'sec-b': 'Section 2.1',
-    'eq-c': 'Equation (1)'}, numbered in document order as the Typst template numbers them."""
+    'eq-c': 'Equation 1'}, numbered in document order as the Typst template numbers them.
+
+    As in Quarto's Typst output, a reference prints Typst's own text: the equation shows
+    "(1)" at its right, but Typst drops a numbering's parentheses in references."""
     labels: dict[str, str] = {}
     counts = {"fig": 0, "tbl": 0, "eq": 0}
     sections = [0] * 6
@@ -86,6 +95,7 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
             raise RenderError(f"line {line}: label {label!r} is defined twice")
         labels[label] = printed
 
+    divs: list[list | None] = []  # open divs; a figure div is [its number, its images]
     for piece in pieces:
         consumed_lines = 0
         for is_code, text in split_code(piece.text):
@@ -96,14 +106,30 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
                 if not m.group("label"):
                     continue
                 counts["eq"] += 1
-                add(m.group("label"), f"Equation ({counts['eq']})",
+                add(m.group("label"), f"Equation {counts['eq']}",
                     piece.line + text[:m.start()].count("\n"))
             base = piece.line + consumed_lines
             for offset, line in enumerate(text.split("\n")):
                 where = base + offset
+                if DIV_OPEN.match(line):
+                    fig_div = FIG_DIV.match(line)
+                    ident = _attr_id(fig_div.group("attr")) if fig_div else None
+                    if ident and ident.startswith("fig-"):
+                        counts["fig"] += 1
+                        add(ident, f"Figure {counts['fig']}", where)
+                        divs.append([counts["fig"], 0])
+                    else:
+                        divs.append(None)
+                    continue
+                if DIV_CLOSE.match(line) and divs:
+                    divs.pop()
+                    continue
+                figure_div = next((d for d in reversed(divs) if d is not None), None)
                 h = HEADING.match(line)
                 if h and not line.startswith("#|"):
                     attr = h.group(3) or ""
+                    if re.search(r"(^|\s)\.callout-title(\s|$)", attr):
+                        continue  # a callout's title (blocks.py), not a section
                     ident = _attr_id(attr)
                     numbered = number_sections and not re.search(r"(^|\s)(\.unnumbered|-)(\s|$)",
                                                                   attr)
@@ -119,6 +145,13 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
                         add(ident, "Section " + ".".join(map(str, sections[:level])), where)
                     continue
                 img = IMAGE.match(line.strip())
+                if img and figure_div is not None:  # a subfigure: "Figure 1a"
+                    figure_div[1] += 1
+                    ident = _attr_id(img.group("attr"))
+                    if ident and ident.startswith("fig-"):
+                        add(ident, f"Figure {figure_div[0]}{chr(ord('a') + figure_div[1] - 1)}",
+                            where)
+                    continue
                 if img and img.group("cap").strip():
                     counts["fig"] += 1
                     ident = _attr_id(img.group("attr"))
@@ -158,12 +191,14 @@ def rewrite_refs(pieces: list[Piece], labels: dict[str, str]) -> list[Piece]:
 
 def _rewrite_run(text: str, line: int, labels: dict[str, str]) -> str:
     def sub(m):
-        label = m.group(1) or m.group(2)
+        label = m.group(2) or m.group(4)
+        bare = (m.group(1) or m.group(3)) == "-"
         if label not in labels:
             where = line + text[:m.start()].count("\n")
             raise RenderError(f"line {where}: reference @{label} has no target "
                               f"(known: {', '.join(sorted(labels)) or 'none'})")
-        return f"`#ref(<{label}>)`{{=typst}}"
+        return (f"`#ref(<{label}>, supplement: none)`{{=typst}}" if bare
+                else f"`#ref(<{label}>)`{{=typst}}")
     return REF.sub(sub, text)
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RenderError
-from .yamlish import YamlError, loads
+from .yamlio import YamlError, loads
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
 _EXEC_INFO = re.compile(r"^\{\s*python(?P<rest>[\s,][^}]*)?\}\s*$")
-_OPTION = re.compile(r"^#\|\s?(?P<text>.*)$")
+_OTHER_ENGINE = re.compile(r"^\{\s*(?P<lang>[A-Za-z][\w-]*)(?:[\s,][^}]*)?\}\s*$")
+_OPTION = re.compile(r"^#\s*\|\s?(?P<text>.*)$")  # as Quarto's notebook.py
 
 
 @dataclass
@@ -67,7 +68,7 @@ def parse_options(lines: list[str], first_line: int, path: Path) -> tuple[dict, 
     try:
         options = loads("\n".join(option_text), first_line) if option_text else {}
     except YamlError as err:
-        raise RenderError(f"{path}:{err.line}: bad chunk option: {err}") from None
+        raise RenderError(f"{path}:{err.line}: bad chunk option: {err.reason}") from None
     if not isinstance(options, dict):
         raise RenderError(f"{path}:{first_line}: chunk options must be '#| key: value' lines")
     return options, len(option_text)
@@ -84,7 +85,8 @@ def parse(text: str, path: str | Path = "<string>") -> Document:
                 try:
                     meta = loads("\n".join(lines[1:end]), 2)
                 except YamlError as err:
-                    raise RenderError(f"{path}:{err.line}: bad front matter: {err}") from None
+                    raise RenderError(f"{path}:{err.line}: bad front matter: {err.reason}"
+                                      ) from None
                 if not isinstance(meta, dict):
                     raise RenderError(f"{path}:2: front matter must be 'key: value' lines")
                 start = end + 1
@@ -124,6 +126,11 @@ def parse(text: str, path: str | Path = "<string>") -> Document:
             parts.append(Chunk(len([p for p in parts if isinstance(p, Chunk)]), i + 1, code,
                                options, code_line=i + 2 + n_opts + lead))
             prose, prose_line = [], j + 2
+        elif m.group("indent") == "" and _OTHER_ENGINE.match(m.group("info")):
+            lang = _OTHER_ENGINE.match(m.group("info")).group("lang")
+            raise RenderError(f"{path}:{i + 1}: ```{{{lang}}} chunks are not supported "
+                              "(qmdrender runs Python only; Quarto would execute this one); "
+                              f"use ```{{python}}, or ```{lang} to show code without running it")
         else:
             prose.extend(lines[i:j + 1])
         i = j + 1

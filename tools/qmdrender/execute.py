@@ -16,7 +16,7 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 KERNEL_NAME = "qmdrender-python"
 
@@ -44,6 +44,10 @@ class ChunkError(Exception):
     def __init__(self, ename: str, evalue: str, traceback: str):
         super().__init__(f"{ename}: {evalue}")
         self.ename, self.evalue, self.traceback = ename, evalue, traceback
+
+
+class KernelDied(Exception):
+    """The kernel process ended (crash, `os._exit`, killed) while running code."""
 
 
 class _EchoingClient(NotebookClient):
@@ -90,7 +94,11 @@ class Kernel:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._context.__exit__(*exc)
+        try:
+            self._context.__exit__(*exc)
+        except Exception:  # noqa: BLE001 - shutting down a dead kernel may fail; an error
+            if exc[0] is None:  # raised in the body is the one to report
+                raise
 
     def run(self, code: str) -> list[dict]:
         """Execute `code`; raise `ChunkError` if it raised, else return its outputs."""
@@ -98,6 +106,8 @@ class Kernel:
         self.nb.cells.append(cell)
         try:
             self.client.execute_cell(cell, len(self.nb.cells) - 1)
+        except DeadKernelError as err:
+            raise KernelDied(str(err)) from None
         except CellExecutionError as err:  # allow_errors=True makes this rare; keep it uniform
             raise ChunkError(err.ename, err.evalue, str(err)) from None
         outputs = [dict(o) for o in cell.outputs]
@@ -106,6 +116,24 @@ class Kernel:
                 tb = _strip_ansi("\n".join(out.get("traceback", [])))
                 raise ChunkError(out.get("ename", "Error"), out.get("evalue", ""), tb)
         return outputs
+
+    def evaluate(self, expressions: list[str]) -> list[dict]:
+        """Evaluate expressions as Jupyter `user_expressions`, as Quarto does for inline code.
+
+        Returns one reply per expression: `{"status": "ok", "data": {mime: text}}` or
+        `{"status": "error", "ename": ..., "evalue": ...}`.
+        """
+        exprs = {str(i): e for i, e in enumerate(expressions)}
+        try:
+            msg_id = self.client.kc.execute("", user_expressions=exprs)
+            reply = self.client.wait_for_reply(msg_id)
+        except DeadKernelError as err:
+            raise KernelDied(str(err)) from None
+        if reply is None:
+            raise KernelDied("no reply from the kernel")
+        results = reply["content"].get("user_expressions", {})
+        return [results.get(k, {"status": "error", "ename": "Error", "evalue": "no result"})
+                for k in exprs]
 
     def run_allowing_errors(self, code: str) -> list[dict]:
         """Execute `code` and return its outputs, an error included as an output."""
@@ -141,24 +169,6 @@ def setup_code(fig_width: float, fig_height: float, fig_format: str, fig_dpi: in
 
 def figsize_code(width: float, height: float) -> str:
     return f"__import__('matplotlib').rcParams['figure.figsize'] = ({width}, {height})"
-
-
-INLINE_HELPER = """\
-class __QmdInline__:
-    # Not IPython.display.Markdown: it reads a file when the string names one.
-    def __init__(self, text):
-        self.text = text
-    def _repr_markdown_(self):
-        return self.text
-def __qmdrender_inline__(value):
-    if hasattr(value, '_repr_markdown_') and not isinstance(value, str):
-        return value
-    return __QmdInline__(value if isinstance(value, str) else str(value))
-"""
-
-
-def inline_code(expr: str) -> str:
-    return f"__qmdrender_inline__(({expr}\n))"
 
 
 class Progress:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from .document import Chunk
+from .errors import RenderError
 from .pandoc import html_table_to_markdown
 
 # Reprs that are side effects of plotting calls, not results anyone wants to read.
@@ -43,13 +44,19 @@ def _png_width_in(data: bytes, dpi: float) -> float | None:
     return int.from_bytes(data[16:20], "big") / dpi
 
 
-def image_markdown(path: str, width_in: float | None, caption: str = "", label: str | None = None
-                   ) -> str:
+def _attr_value(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def image_markdown(path: str, width_in: float | None, caption: str = "", label: str | None = None,
+                   alt: str | None = None) -> str:
     attrs = []
     if label:
         attrs.append(f"#{label}")
     if width_in:
         attrs.append(f"width={min(width_in, TEXT_WIDTH_IN):.2f}in")
+    if alt:
+        attrs.append(f"fig-alt={_attr_value(alt)}")
     attr = "{" + " ".join(attrs) + "}" if attrs else ""
     if caption and not label:
         return f"![]({path}){attr}\n\n::: {{.unnumbered-caption}}\n{caption}\n:::"
@@ -83,6 +90,8 @@ class OutputConverter:
                          for o in outputs)
         blocks: list[str] = []
         n_images = 0
+        subfigures = _subfigure_layout(chunk, opts)
+        image_blocks: list[int] = []
         table_blocks: list[int] = []
         stream_buffer: dict[str, str] = {}
 
@@ -130,7 +139,12 @@ class OutputConverter:
                 cap = opts.get("fig-cap") if first else None
                 fig_label = label if first and label.startswith("fig-") and cap else None
                 link = f"{self.link_prefix}/{path.name}"
-                blocks.append(image_markdown(link, width, str(cap or ""), fig_label))
+                alt = _nth(opts.get("fig-alt"), n_images - 1)
+                if subfigures:  # caption and label go on the figure div around them all
+                    cap = _nth(opts.get("fig-subcap"), n_images - 1)
+                    fig_label = f"{label}-{n_images}"
+                    image_blocks.append(len(blocks))
+                blocks.append(image_markdown(link, width, str(cap or ""), fig_label, alt))
             elif "text/html" in data and "<table" in data["text/html"]:
                 blocks.append(html_table_to_markdown(data["text/html"]))
                 table_blocks.append(len(blocks) - 1)
@@ -143,6 +157,8 @@ class OutputConverter:
         if asis:
             table_blocks += [i for i, b in enumerate(blocks) if _looks_like_table(b)
                              and i not in table_blocks]
+        if image_blocks:
+            blocks = _figure_div(blocks, image_blocks, label, subfigures, opts["fig-cap"])
         cap = opts.get("tbl-cap")
         if cap and table_blocks:
             i = max(table_blocks)
@@ -156,3 +172,37 @@ def _looks_like_table(md: str) -> bool:
     return (len(lines) >= 2 and lines[-1].lstrip().startswith("|")
             and any(re.fullmatch(r"\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*", ln)
                     for ln in lines))
+
+
+def _nth(value, i: int):
+    """The i-th item of a chunk option given as a list (fig-subcap, fig-alt), else the value
+    itself for the first figure only."""
+    if isinstance(value, list):
+        return value[i] if i < len(value) else None
+    return value if i == 0 else None
+
+
+def _subfigure_layout(chunk: Chunk, opts: dict) -> int | None:
+    """Columns of a subfigure chunk (`layout-ncol` with `fig-subcap`), else None."""
+    if not any(k in opts for k in ("layout-ncol", "layout-nrow", "layout", "fig-subcap")):
+        return None
+    if "layout" in opts or "layout-nrow" in opts:
+        raise RenderError("'layout'/'layout-nrow' are not supported by the built-in renderer "
+                          "(use layout-ncol)")
+    if not (chunk.label or "").startswith("fig-") or not opts.get("fig-cap"):
+        raise RenderError("subfigures (layout-ncol, fig-subcap) need 'label: fig-NAME' and "
+                          "'fig-cap' on the chunk")
+    ncol = opts.get("layout-ncol", 1)
+    if not isinstance(ncol, int) or ncol < 1:
+        raise RenderError(f"layout-ncol must be a whole number, got {ncol!r}")
+    return ncol
+
+
+def _figure_div(blocks: list[str], image_blocks: list[int], label: str, ncol: int,
+                caption: str) -> list[str]:
+    """The subfigure images as one figure div (see blocks.py/features.lua), in place of the
+    first image; captions "(a) ...", "(b) ..." come from fig-subcap."""
+    div = "\n\n".join([f"::: {{#{label} layout-ncol={ncol}}}",
+                        *(blocks[i] for i in image_blocks), str(caption), ":::"])
+    first = image_blocks[0]
+    return [div if i == first else b for i, b in enumerate(blocks) if i not in image_blocks[1:]]

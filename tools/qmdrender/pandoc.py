@@ -46,13 +46,15 @@ def html_table_to_markdown(html: str) -> str:
     return "\n".join(ln for ln in md.splitlines() if not ln.startswith(":::")).strip()
 
 
-MARKDOWN_IN = "markdown-citations+tex_math_dollars+raw_attribute"
+MARKDOWN_IN = "markdown+tex_math_dollars+raw_attribute"
+LUA_FILTER = Path(__file__).with_name("features.lua")  # callouts, figure divs, fig-alt
 
 
-def markdown_to_typst(markdown: str, template: Path, metadata_file: Path) -> str:
+def markdown_to_typst(markdown: str, template: Path, metadata_file: Path,
+                      extra_args: list[str] = ()) -> str:
     return run_pandoc(["-f", MARKDOWN_IN, "-t", "typst", "--standalone",
                        f"--template={template}", f"--metadata-file={metadata_file}",
-                       "--wrap=preserve"], markdown)
+                       f"--lua-filter={LUA_FILTER}", "--wrap=preserve", *extra_args], markdown)
 
 
 def math_to_typst(tex: str) -> str:

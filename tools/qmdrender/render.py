@@ -1,4 +1,6 @@
-"""The whole pipeline: parse, execute, Markdown, cross-references, Pandoc -> Typst -> PDF."""
+"""The whole pipeline: includes -> parse (YAML `#|` options, checked) -> execute chunks and
+inline code -> Markdown -> blocks (shortcodes, divs), cross-references, citations -> Pandoc
+(features.lua) -> Typst -> PDF."""
 
 from __future__ import annotations
 
@@ -9,10 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from fmnist._io import atomic_write
-
-from . import crossref
+from . import blocks, citations, crossref, includes
 from .config import (
+    check_document_options,
     execute_defaults,
     figure_options,
     find_project_root,
@@ -20,23 +21,26 @@ from .config import (
     merged_metadata,
     template_metadata,
 )
-from .document import Chunk, Prose, read
+from .document import Chunk, Prose, parse
 from .errors import RenderError
 from .execute import (
-    INLINE_HELPER,
     ChunkError,
     Kernel,
+    KernelDied,
     Progress,
     figsize_code,
-    inline_code,
     setup_code,
 )
+from .fileio import atomic_write
+from .inline import InlineError, inline_markdown
+from .options import check_chunk_options
 from .outputs import OutputConverter
 from .pandoc import markdown_to_typst, math_to_typst
 from .typst_pdf import compile_pdf, fix_math_symbols
 
 TEMPLATE = Path(__file__).with_name("template.typ")
-_INLINE = re.compile(r"^`\{python\}\s+(?P<expr>.+?)\s*`$", re.S)
+FEATURES_TYP = Path(__file__).with_name("features.typ")  # callouts, subfigures (features.lua)
+_INLINE = re.compile(r"^`\{python\}[ \t\n](?P<expr>.+?)\s*`$", re.S)  # Quarto: [ \t]
 _IMAGE_PATH = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)")
 _CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
 
@@ -55,21 +59,47 @@ def _fix_image_paths(text: str, qmd_dir: Path, root: Path) -> str:
     return _IMAGE_PATH.sub(sub, text)
 
 
-def _chunk_failure(qmd: Path, chunk: Chunk, err: ChunkError) -> RenderError:
+def _chunk_failure(qmd: Path, chunk: Chunk, err: ChunkError,
+                   source_map: includes.SourceMap) -> RenderError:
     m = _CELL_LINE.findall(err.traceback)
     line = chunk.code_line + int(m[0]) - 1 if m else chunk.line
-    return RenderError(f"{qmd}:{line}: {chunk.describe()} (starting at line {chunk.line}) "
+    start = source_map.where(chunk.line)[1]  # render() relocates the leading file:line
+    return RenderError(f"{qmd}:{line}: {chunk.describe()} (starting at line {start}) "
                        f"failed: {err.ename}: {err.evalue}\n{err.traceback}")
+
+
+def _raw_typst(code: str) -> str:
+    return f"```{{=typst}}\n{code}\n```" if code else ""
 
 
 def render(qmd: str | Path, output: str | Path | None = None,
            build_dir: str | Path | None = None, stream=None) -> Path:
     """Render `qmd` to a PDF (default: beside it, same name); returns the PDF's path."""
-    stream = stream or sys.stderr
     qmd = Path(qmd).resolve()
-    doc = read(qmd)
+    if not qmd.is_file():
+        raise RenderError(f"{qmd}: no such file")
+    text, source_map = includes.expand(qmd)  # {{< include >}} first, as Quarto does
+    try:
+        return _render(qmd, parse(text, qmd), source_map, output, build_dir,
+                       stream or sys.stderr)
+    except RenderError as err:  # lines of the expanded text -> the file they came from
+        raise RenderError(source_map.relocate(str(err), qmd)) from None
+
+
+def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
+            stream) -> Path:
+    def warn(text: str) -> None:  # "warning: <qmd>:<expanded line>: ..." -> the real file:line
+        body = text.removeprefix("warning: ")
+        prefix = "warning: " if body != text else ""
+        print(prefix + source_map.relocate(body, qmd), file=stream)
+
     root = find_project_root(qmd)
-    meta = merged_metadata(load_project(root), doc.meta)
+    project = load_project(root)
+    check_document_options(project, str(root / "_quarto.yml"))
+    check_document_options(doc.meta, f"{qmd}:1")
+    for chunk in doc.chunks:
+        check_chunk_options(chunk.options, qmd, chunk.line, warn)
+    meta = merged_metadata(project, doc.meta)
     defaults, figs = execute_defaults(meta), figure_options(meta)
     build = Path(build_dir).resolve() if build_dir else root / "_build" / qmd.stem
     build.mkdir(parents=True, exist_ok=True)
@@ -86,7 +116,6 @@ def render(qmd: str | Path, output: str | Path | None = None,
     with Kernel(root, build, echo=stream) as kernel:
         kernel.run(setup_code(figs["fig-width"], figs["fig-height"], figs["fig-format"],
                               int(figs["fig-dpi"])))
-        kernel.run(INLINE_HELPER)
         for part in doc.parts:
             if isinstance(part, Prose):
                 text = _evaluate_inline(part, kernel, qmd) if defaults["eval"] else part.text
@@ -94,7 +123,9 @@ def render(qmd: str | Path, output: str | Path | None = None,
                                              part.line))
                 continue
             opts = {**defaults, **figs, **part.options}
-            progress.start(part.index + 1, part.label or f"line {part.line}")
+            origin, line = source_map.where(part.line)
+            progress.start(part.index + 1, part.label or (
+                f"line {line}" if origin == qmd else f"{origin.name}:{line}"))
             kernel.client.echoed = False
             outputs = []
             if opts["eval"]:
@@ -106,28 +137,43 @@ def render(qmd: str | Path, output: str | Path | None = None,
                                else kernel.run(part.code))
                 except ChunkError as err:
                     progress.done(" FAILED", kernel.client.echoed)
-                    raise _chunk_failure(qmd, part, err) from None
+                    raise _chunk_failure(qmd, part, err, source_map) from None
+                except KernelDied:
+                    progress.done(" KERNEL DIED", kernel.client.echoed)
+                    raise RenderError(f"{qmd}:{part.line}: the Python kernel died while running "
+                                      f"{part.describe()} (a crash, os._exit, out of memory or "
+                                      "a kill); run the chunk's code in plain Python to see why"
+                                      ) from None
                 if sized:
                     kernel.run(figsize_code(figs["fig-width"], figs["fig-height"]))
             progress.done("" if opts["eval"] else " (not run: eval false)", kernel.client.echoed)
-            md = converter.chunk_markdown(part, opts, outputs)
+            try:
+                md = converter.chunk_markdown(part, opts, outputs)
+            except RenderError as err:
+                raise RenderError(f"{qmd}:{part.line}: {part.describe()}: {err}") from None
             if md:
                 pieces.append(crossref.Piece(md, part.line))
 
+    bib = citations.from_metadata(meta, qmd, root)
     try:
+        pieces = blocks.transform(pieces)
         labels = crossref.number(pieces, bool(meta.get("number-sections")))
         pieces = crossref.rewrite_refs(pieces, labels)
+        citations.check(pieces, bib)
     except RenderError as err:
         raise RenderError(f"{qmd}:{str(err).removeprefix('line ')}") from None
-    markdown = crossref.rewrite_equations("\n\n".join(p.text for p in pieces), math_to_typst)
+    body = [_raw_typst(FEATURES_TYP.read_text(encoding="utf-8")), *(p.text for p in pieces),
+            _raw_typst(citations.typst_bibliography(bib, typst_root))]
+    markdown = crossref.rewrite_equations("\n\n".join(body), math_to_typst)
     (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
     (build / "crossrefs.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
     metadata_file = build / "metadata.json"
     metadata_file.write_text(json.dumps(template_metadata(meta), indent=1), encoding="utf-8")
 
     typ_file = build / f"{qmd.stem}.typ"
-    typ_file.write_text(fix_math_symbols(markdown_to_typst(markdown, TEMPLATE, metadata_file)),
-                        encoding="utf-8")
+    typst_source = markdown_to_typst(markdown, TEMPLATE, metadata_file,
+                                     citations.pandoc_args(bib))
+    typ_file.write_text(fix_math_symbols(typst_source), encoding="utf-8")
     pdf_tmp = build / f"{qmd.stem}.pdf"
     for warning in compile_pdf(typ_file, pdf_tmp, typst_root):
         print(f"typst warning: {warning}", file=stream)
@@ -139,22 +185,36 @@ def render(qmd: str | Path, output: str | Path | None = None,
 
 
 def _evaluate_inline(part: Prose, kernel: Kernel, qmd: Path) -> str:
-    """Replace each `` `{python} expr` `` by its value, evaluated in the kernel now."""
-    out = []
+    """Replace each `` `{python} expr` `` by its result (rules: inline.py), evaluated now."""
+    pieces = []  # (text, expr or None, .qmd line)
     consumed = 0
     for is_code, text in crossref.split_code(part.text):
         m = _INLINE.match(text) if is_code else None
-        if m:
-            line = part.line + part.text[:consumed].count("\n")
-            try:
-                results = kernel.run(inline_code(m.group("expr")))
-            except ChunkError as err:
-                raise RenderError(f"{qmd}:{line}: inline expression {m.group('expr')!r} "
-                                  f"failed: {err.ename}: {err.evalue}") from None
-            values = [o["data"]["text/markdown"] for o in results
-                      if o.get("output_type") == "execute_result"]
-            out.append(values[0] if values else "")
-        else:
-            out.append(text)
+        line = part.line + part.text[:consumed].count("\n")
         consumed += len(text)
+        if m and "\n" in text:
+            raise RenderError(f"{qmd}:{line}: inline expression {text!r} spans two lines; "
+                              "Quarto only finds inline code on one line: join the lines")
+        pieces.append((text, m.group("expr").strip() if m else None, line))
+    exprs = [expr for _, expr, _ in pieces if expr is not None]
+    if not exprs:
+        return part.text
+    try:
+        results = iter(kernel.evaluate(exprs))
+    except KernelDied:
+        raise RenderError(f"{qmd}:{part.line}: the Python kernel died while evaluating the "
+                          "inline expressions of this paragraph") from None
+    out = []
+    for text, expr, line in pieces:
+        if expr is None:
+            out.append(text)
+            continue
+        result = next(results)
+        if result.get("status") != "ok":
+            raise RenderError(f"{qmd}:{line}: inline expression {expr!r} failed: "
+                              f"{result.get('ename')}: {result.get('evalue')}")
+        try:
+            out.append(inline_markdown(result.get("data", {})))
+        except InlineError as err:
+            raise RenderError(f"{qmd}:{line}: inline expression {expr!r}: {err}") from None
     return "".join(out)
