@@ -42,7 +42,7 @@ FULL_PLAN = Plan(
     n_train=None,
     n_val=None,
     search_n_train=10_000,
-    logreg_base=dict(lr=0.01, batch_size=128, epochs=40, patience=5, l2=0.0, l1=0.0,
+    logreg_base=dict(lr=0.01, batch_size=128, epochs=60, patience=8, l2=0.0, l1=0.0,
                      momentum=0.0, lr_schedule="constant", restore_best=True),
     logreg_factors=dict(
         lr=(1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0),
@@ -55,7 +55,7 @@ FULL_PLAN = Plan(
         cosine=dict(epochs=30, lr_schedule="cosine", momentum=0.9, patience=None),
     ),
     nn_base=dict(hidden=128, activation="relu", dropout=0.0, lr=0.1, batch_size=128,
-                 epochs=40, patience=4, l2=0.0, l1=0.0, momentum=0.0,
+                 epochs=60, patience=8, l2=0.0, l1=0.0, momentum=0.0,
                  lr_schedule="constant", augment=None, restore_best=True),
     nn_factors=dict(
         hidden=(32, 128, 512, 2048),
@@ -75,7 +75,8 @@ FULL_PLAN = Plan(
     nn_ablation=dict(
         no_dropout=dict(dropout=0.0),
         no_augmentation=dict(augment=None),
-        no_momentum_schedule=dict(momentum=0.0, lr_schedule="constant", lr=0.1, patience=4),
+        no_momentum_schedule=dict(momentum=0.0, lr_schedule="constant", lr=0.1, patience=8,
+                                  epochs=60),
         narrow=dict(hidden=128),
     ),
 )
