@@ -222,3 +222,10 @@ def remake_predictions(ctx: Context, out: str | os.PathLike = ".") -> dict[str, 
         quickmode.mark(path, quickmode.is_marked(model_path))
         written[kind] = path
     return written
+
+
+def load_train_of(ctx: Context):
+    """The whole train.csv of the context's data folder: X uint8 (n, 784), y int64 (n,)."""
+    from fmnist.data import load_train
+
+    return load_train(ctx.data_dir / "train.csv")

@@ -353,3 +353,14 @@ def plot_weight_templates(W, path=None):
         ax.set_yticks([])
     fig.colorbar(im, ax=axes, shrink=0.8, label="weight")
     return _save(fig, path)
+
+
+def plot_confusion_pair(y_true, predictions: dict, path=None):
+    """`plot_confusion` side by side for each model {name: y_pred}."""
+    fig, axes = plt.subplots(1, len(predictions), figsize=(3.9 * len(predictions), 4.1),
+                             constrained_layout=True, squeeze=False)
+    for ax, (name, y_pred) in zip(axes[0], predictions.items(), strict=True):
+        plot_confusion(y_true, y_pred, title=name, ax=ax)
+    for ax in axes[0, 1:]:
+        ax.set_ylabel("")
+    return _save(fig, path)

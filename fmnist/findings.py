@@ -1,0 +1,298 @@
+"""What the report says about the results, computed: per-factor statistics over seeds, the
+tables of the sweeps, the final searches and the ablation, and the sentences whose wording
+depends on the numbers (ties are called ties, by `fmnist.analysis.compare`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fmnist import analysis as A
+from fmnist.experiments import Results
+from fmnist.sweeps import over_seeds
+
+NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
+         "lr": "learning rate", "l2": "L2 coefficient", "l1": "L1 coefficient",
+         "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
+         "augment": "augmentation", "epochs": "epochs", "patience": "patience"}
+VARIANTS = {"final": "the final recipe", "no_dropout": "without dropout",
+            "no_augmentation": "without flips", "no_momentum_schedule":
+            "plain GD (no momentum, constant step)", "narrow": "narrower hidden layer"}
+
+
+def n_val(results: Results) -> int:
+    """Validation images every accuracy is measured on."""
+    spec = results.ctx.spec(search=False)
+    return len(spec.load()[0][1])
+
+
+def stats(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """{factor: over_seeds(runs)} for a dict of one-factor sweeps."""
+    return {f: over_seeds(df) for f, df in frames.items() if f != "activation"}
+
+
+def sweep_table(frames: dict[str, pd.DataFrame], base: dict) -> str:
+    """One Markdown table of every one-factor sweep: validation accuracy mean ± sd over seeds,
+    training accuracy at the same (best) epoch, their gap, and the mean best epoch."""
+    lines = []
+    for factor, st in stats(frames).items():
+        table = A.sweep_table(st, factor, base.get(factor), name="setting").split("\n")
+        lines = lines or table[:2]
+        lines += [f"| *{NAMES.get(factor, factor)}* |  |  |  |  |", *table[2:]]
+    return "\n".join(lines)
+
+
+def sentences(frames: dict[str, pd.DataFrame], nval: int) -> dict[str, str]:
+    """{factor: 'X has the highest mean (...), tied within noise with ...; ... clearly lower'}."""
+    return {f: A.factor_sentence(st, f, nval) for f, st in stats(frames).items()}
+
+
+def activation_stats(results: Results) -> pd.DataFrame:
+    """Each activation at its best learning rate (by mean over seeds)."""
+    st = over_seeds(results.nn["activation"])
+    ok = st[st["diverged"] == 0]
+    return ok.loc[ok.groupby("activation", sort=False)["mean"].idxmax()].reset_index(drop=True)
+
+
+def activation_sentence(results: Results) -> str:
+    """Which activation is best at its own tuned learning rate, with ties called ties."""
+    st = activation_stats(results)
+    best = st.loc[st["mean"].idxmax()]
+    parts = []
+    for _, r in st.iterrows():
+        if r["activation"] == best["activation"]:
+            continue
+        c = A.compare_rows(r, best, n_val(results))
+        parts.append(f"{r['activation']} (learning rate {A.num(r['lr'])}, "
+                     f"{A.pm(r['mean'], r['sd'])}) is {A.wording(c)} it")
+    return (f"{best['activation']} at learning rate {A.num(best['lr'])} has the highest mean "
+            f"({A.pm(best['mean'], best['sd'])}); " + "; ".join(parts))
+
+
+def grid_sentence(results: Results) -> str:
+    """Interaction of hidden size and dropout: dropout's effect at each width."""
+    st = over_seeds(results.nn_grid)
+    nval = n_val(results)
+    out = []
+    for h, part in st.groupby("hidden", sort=True):
+        none = part[part["dropout"] == 0].iloc[0]
+        best = part.loc[part["mean"].idxmax()]
+        if best["dropout"] == 0:
+            out.append(f"with {h} units no dropout rate beats none")
+            continue
+        c = A.compare_rows(best, none, nval)
+        out.append(f"with {h} units dropout {A.num(best['dropout'])} is {A.wording(c)} no "
+                   "dropout")
+    return "; ".join(out)
+
+
+def search_table(results: Results) -> str:
+    """The final network's candidates on the search subset, mean ± sd; the chosen one bold."""
+    st = over_seeds(results.nn_search)
+    factors = list(results.ctx.plan.nn_final_search)
+    best = st["mean"].idxmax()
+    rows = []
+    for i, r in st.iterrows():
+        cells = [A.num(r[f]) for f in factors] + [A.pm(r["mean"], r["sd"]),
+                                                   f"{r['best_epoch']:.0f}"]
+        rows.append([f"**{c}**" for c in cells] if i == best else cells)
+    return A.md_table(pd.DataFrame(rows, columns=[NAMES.get(f, f) for f in factors]
+                                   + ["validation", "best epoch"]), ["r"] * (len(factors) + 2))
+
+
+def ablation(results: Results) -> pd.DataFrame:
+    """Each variant of the ablation against the final recipe: mean, sd, comparison."""
+    st = over_seeds(results.nn_ablation)
+    names = dict(zip(results.nn_ablation["config_id"], results.nn_ablation["variant"],
+                     strict=False))
+    st.insert(0, "variant", st["config_id"].map(names))
+    final = st[st["variant"] == "final"].iloc[0]
+    nval = n_val(results)
+    st["comparison"] = [None if r["variant"] == "final" else A.compare_rows(r, final, nval)
+                        for _, r in st.iterrows()]
+    return st
+
+
+def ablation_table(results: Results) -> str:
+    st = ablation(results)
+    rows = []
+    for _, r in st.iterrows():
+        c = r["comparison"]
+        effect = "" if c is None else f"{100 * c.diff:+.1f} ({'tie' if c.tie else 'real'})"
+        rows.append([VARIANTS.get(r["variant"], r["variant"]), A.pm(r["mean"], r["sd"]),
+                     A.pct(r["train_acc"]), f"{100 * (r['train_acc'] - r['mean']):.1f}", effect])
+    return A.md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
+                                                  "gap (points)", "change (points)"]),
+                      ["l", "r", "r", "r", "r"])
+
+
+def finals_table(results: Results) -> str:
+    """Both chosen models on the whole training part: parameters, cost of an epoch, the
+    validation accuracy over seeds and that of the submitted seed-0 model."""
+    rows = []
+    n_train = len(results.ctx.spec(search=False).load()[0][0])
+    for kind, best in results.best.items():
+        st = over_seeds(best.runs).iloc[0]
+        rows.append(["logistic regression" if kind == "logreg" else "network",
+                     f"{A.n_params(kind, best.config):,}",
+                     f"{A.flops_per_epoch(kind, best.config, n_train) / 1e9:.1f}",
+                     A.pm(st["mean"], st["sd"]), A.pct(best.val_acc), str(best.best_epoch)])
+    return A.md_table(pd.DataFrame(rows, columns=[
+        "model", "parameters", "GFLOP per epoch", "validation (3 seeds)",
+        "submitted model (seed 0)", "kept epoch"]), ["l", "r", "r", "r", "r", "r"])
+
+
+def overfitting_sentence(history: pd.DataFrame) -> str:
+    """Where validation loss stops falling while training loss goes on: said from the curve."""
+    h = history.reset_index(drop=True)
+    i = int(np.nanargmin(h["val_loss"]))
+    after = h.iloc[i:]
+    if len(after) <= 1:
+        return "the validation loss is still falling at the last epoch"
+    train_drop = after["train_loss"].iloc[0] - after["train_loss"].iloc[-1]
+    val_rise = after["val_loss"].iloc[-1] - after["val_loss"].iloc[0]
+    return (f"the validation loss is lowest at epoch {int(h['epoch'][i])}; after it the training "
+            f"loss falls by another {train_drop:.3f} while the validation loss "
+            f"{'rises by ' + f'{val_rise:.3f}' if val_rise > 0.002 else 'stays flat'}, "
+            "which is overfitting")
+
+
+def gap_at_best(best) -> float:
+    """Training minus validation accuracy at the kept (best validation) epoch of seed 0."""
+    h = best.history.set_index("epoch")
+    return float(h.loc[best.best_epoch, "train_acc"] - h.loc[best.best_epoch, "val_acc"])
+
+
+def over_seeds_text(runs: pd.DataFrame) -> str:
+    """'91.2 ± 0.1%': mean ± sd over the seeds of one configuration's runs."""
+    st = over_seeds(runs).iloc[0]
+    return A.pm(st["mean"], st["sd"])
+
+
+def finals_candidates(runs: pd.DataFrame, nval: int) -> str:
+    """How the logistic regression's candidates on the whole training part compare."""
+    st = over_seeds(runs)
+    names = dict(zip(runs["config_id"], runs["candidate"], strict=False))
+    labels = {"swept": "as swept", "cosine": "with the cosine schedule and momentum"}
+    st["name"] = [labels.get(names[i], names[i]) for i in st["config_id"]]
+    best = st.loc[st["mean"].idxmax()]
+    parts = [f"{r['name']} {A.pm(r['mean'], r['sd'])}" for _, r in st.iterrows()]
+    others = [A.wording(A.compare_rows(r, best, nval), "higher than", "lower than")
+              for _, r in st.iterrows() if r["config_id"] != best["config_id"]]
+    tie = any("tied" in o for o in others)
+    return (A.series(parts) + f"; the model {best['name']} is kept"
+            + (" (the difference is within noise, so either would do)" if tie else ""))
+
+
+def ablation_sentence(st: pd.DataFrame) -> str:
+    """What each aid is worth, by the noise rule."""
+    real = [r for _, r in st.iterrows() if r["comparison"] is not None
+            and not r["comparison"].tie]
+    ties = [VARIANTS.get(r["variant"], r["variant"]) for _, r in st.iterrows()
+            if r["comparison"] is not None and r["comparison"].tie]
+    out = []
+    if real:
+        out.append("Clearly worse than the full recipe: " + A.series(
+            [f"{VARIANTS.get(r['variant'], r['variant'])} ({A.pts(r['comparison'].diff)} "
+             f"{'lower' if r['comparison'].diff < 0 else 'higher'})" for r in real]) + ".")
+    if ties:
+        out.append("Tied with it within noise: " + A.series(ties) + ".")
+    return " ".join(out) or "No variant differs from the full recipe."
+
+
+def dropout_histories(results: Results) -> dict[str, pd.DataFrame]:
+    """Seed 0's curves of the final recipe with and without dropout (from the ablation)."""
+    from fmnist.sweeps import history
+
+    df = results.nn_ablation
+    out = {}
+    for variant, label in (("final", "with dropout"), ("no_dropout", "without dropout")):
+        row = df[(df["variant"] == variant) & (df["random_state"] == 0)].iloc[0]
+        out[label] = history(df, row["key"])
+    return out
+
+
+def confusion_text(C: np.ndarray) -> str:
+    """'Shirt taken for T-shirt/top (82 images), ...'."""
+    return A.series([f"{t} taken for {p} ({n} images)" for t, p, n in A.top_confusions(C, 3)])
+
+
+def per_class_sentence(y_true, predictions: dict) -> str:
+    """The hardest and easiest classes of the network, and where the models differ."""
+    from fmnist.data import CLASS_NAMES
+
+    acc = {k: A.per_class_accuracy(y_true, v) for k, v in predictions.items()}
+    net, lin = acc["network"], acc["logistic regression"]
+    order = np.argsort(net)
+    better = int(np.sum(net > lin))
+    return (f"The network's hardest class is {CLASS_NAMES[order[0]]} ({A.pct(net[order[0]])}), "
+            f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
+            f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
+            f"logistic regression on {better} of the ten classes, and the gain is largest for "
+            f"{CLASS_NAMES[int(np.argmax(net - lin))]} "
+            f"({A.pts(float(np.max(net - lin)))}).")
+
+
+def files_sentence(files: dict) -> str:
+    """Where the deliverables were written, and their line counts."""
+    def lines(path):
+        with open(path) as f:
+            return sum(1 for _ in f)
+    return (f"{files['logreg']} (logistic regression) and {files['nn']} (the network) hold one "
+            f"predicted class index 0-9 per line, in the order of test.csv, "
+            f"{lines(files['nn']):,} lines each, with no header. The two models are saved as "
+            f"{files['logreg_model']} and {files['nn_model']}. No test label exists in this "
+            "project, so no test accuracy is reported; the validation accuracies above are the "
+            "best available estimate of it.")
+
+
+def conclusions(results: Results) -> str:
+    """The closing paragraph, every comparison worded by the noise rule."""
+    lr_best, nn_best = results.best["logreg"], results.best["nn"]
+    lr_st, nn_st = over_seeds(lr_best.runs).iloc[0], over_seeds(nn_best.runs).iloc[0]
+    c = A.compare_rows(nn_st, lr_st, n_val(results))
+    abl = ablation(results)
+    real = [VARIANTS.get(r["variant"], r["variant"]) for _, r in abl.iterrows()
+            if r["comparison"] is not None and not r["comparison"].tie
+            and r["comparison"].diff < 0]
+    return (f"Multinomial logistic regression reaches {A.pm(lr_st['mean'], lr_st['sd'])} "
+            f"validation accuracy over seeds, and the network with one hidden layer "
+            f"{A.pm(nn_st['mean'], nn_st['sd'])}: {A.wording(c)} logistic regression. "
+            "For logistic regression the learning rate matters most and the penalties change "
+            "little. For the network, "
+            + (f"the ablation shows the recipe losing clearly when trained "
+               f"{A.series(real, last='or')}" if real else
+               "no single aid of the final recipe makes a difference beyond noise")
+            + ". Both models find the same classes hardest: upper-body garments whose "
+            "distinguishing details are a few pixels wide.")
+
+
+def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:
+    """Page 1: where the data came from, what that means for the prediction files, any image
+    shared by train.csv and test.csv, and the results fingerprint (Markdown)."""
+    from fmnist.deliverables import fingerprint_line
+
+    if prov["source"] == "built":
+        text = ("**Data: built, not the course's files.** `data/train.csv` and `data/test.csv` "
+                "were built by this project from Debian's `dataset-fashion-mnist` package "
+                f"(seed {prov['seed']}): {prov['train_rows']:,} labelled and "
+                f"{prov['test_rows']:,} unlabelled images drawn from the 70,000 images of "
+                "Fashion-MNIST. The prediction files of this report are for that built "
+                "`test.csv`, **not for the course's test set**: to hand in predictions, copy "
+                "the course's `train.csv` and `test.csv` into `data/` and run `make report` "
+                "again. Never apply a model trained on a built `train.csv` to the course's "
+                "`test.csv`: the 70,000-image pool contains the course's test images, so such "
+                "a model has seen some of them with their labels.")
+    elif prov["source"] == "supplied":
+        text = ("**Data: supplied.** `data/train.csv` "
+                f"({prov['train_rows']:,} rows) and `data/test.csv` ({prov['test_rows']:,} rows) "
+                "were supplied, not built by this project (no build record matches them), so "
+                "they are taken to be the course's files; the prediction files are for this "
+                "`test.csv`.")
+    else:
+        text = f"**Data: WARNING.** {prov['description']}"
+    if overlap:
+        shown = ", ".join(f"{t} and {s}" for t, s in overlap[:3])
+        text += (f" **{len(overlap)} image(s) of `test.csv` also appear in `train.csv`** "
+                 f"(train line and test line: {shown}{', ...' if len(overlap) > 3 else ''}).")
+    return text + f"\n\n{fingerprint_line(manifest)}\n"
