@@ -50,18 +50,29 @@ def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
 
     Each class contributes `round(val_fraction * count)` examples to validation, so both parts
     keep the class proportions. Returns `X_train, X_val, y_train, y_val` (rows shuffled).
+    Raises DataError when `val_fraction` is not strictly between 0 and 1, or when a class has too
+    few rows to give both parts at least one.
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if not 0.0 < val_fraction < 1.0:  # also refuses NaN
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}; "
+                        "0.1 keeps 10% of each class for validation")
     rng = np.random.default_rng(random_state)
     val_idx = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
+        n_val = int(round(val_fraction * len(idx)))
+        if not 0 < n_val < len(idx):
+            name = f" ({CLASS_NAMES[c]})" if 0 <= c < len(CLASS_NAMES) else ""
+            need = int(np.ceil(max(0.5 / val_fraction, 0.5 / (1 - val_fraction)))) + 1
+            raise DataError(f"class {c}{name} has only {len(idx)} rows: a validation fraction of "
+                            f"{val_fraction} leaves {len(idx) - n_val} for training and {n_val} "
+                            f"for validation, and both need some; use the full train.csv (or at "
+                            f"least {need} rows of every class)")
         rng.shuffle(idx)
-        val_idx.append(idx[: int(round(val_fraction * len(idx)))])
+        val_idx.append(idx[:n_val])
     val_idx = np.concatenate(val_idx)
     is_val = np.zeros(len(y), dtype=bool)
     is_val[val_idx] = True

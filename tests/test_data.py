@@ -571,3 +571,27 @@ def test_a_20_GB_file_is_refused_before_reading_it(tmp_path, monkeypatch):
     monkeypatch.setattr(csvfile, "read_input", lambda p: pytest.fail("read a 20 GB file"))
     with pytest.raises(DataError, match="GB, far more than any Fashion-MNIST CSV"):
         load_test(path)
+
+
+# ---------------------------------------------------------------- splits that cannot be made
+
+
+def test_a_train_file_too_small_to_split_says_which_class_and_what_to_do():
+    X, y = make_images(2)  # valid, but 2 rows per class: 10% of 2 rounds to none
+    with pytest.raises(DataError) as info:
+        train_val_split(X, y, val_fraction=0.1)
+    msg = str(info.value)
+    assert "class 0 (T-shirt/top) has only 2 rows" in msg and "full train.csv" in msg, msg
+
+
+def test_a_class_that_would_go_entirely_to_validation_is_refused():
+    X, y = make_images(2)
+    with pytest.raises(DataError, match="class 0 .* has only 2 rows"):
+        train_val_split(X, y, val_fraction=0.9)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1, float("nan")])
+def test_val_fraction_outside_0_1_is_a_data_error(fraction):
+    X, y = _labelled(per_class=20)
+    with pytest.raises(DataError, match=r"val_fraction must be between 0 and 1.*0\.1"):
+        train_val_split(X, y, val_fraction=fraction)
