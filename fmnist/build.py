@@ -47,11 +47,11 @@ IDX_FILES = {
 }
 _MAGIC_NDIM = {0x0801: 1, 0x0803: 3}  # unsigned-byte labels (n,) and images (n, rows, cols)
 
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (plain or gzipped): uint8 labels (n,) or images (n, rows, cols).
 
     The header is a big-endian magic number (0x0801 labels, 0x0803 images: unsigned bytes and
-
     the number of dimensions) followed by one uint32 per dimension; the data must then have
     exactly the product of the dimensions in bytes.
     """
