@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import hashlib
 import os
 import signal
 import struct
@@ -24,7 +25,7 @@ from conftest import (
     write_train_csv,
 )
 
-from fmnist import build, datadir
+from fmnist import build, datadir, provenance
 from fmnist.build import build_csvs, ensure_data, format_rows, read_idx
 from fmnist.data import DataError, load_test, load_train
 
@@ -427,3 +428,88 @@ def test_a_full_disk_while_renaming_the_pair_leaves_nothing(tmp_path, idx_dir, m
     with pytest.raises(DataError, match="no space left"):
         build_csvs(tmp_path / "data", directory, test_per_class=2)
     assert os.listdir(tmp_path / "data") == []
+
+
+# ---------------------------------------------------------------- provenance (issue 12)
+
+
+def test_the_build_records_where_the_data_came_from(tmp_path, idx_dir):
+    directory, _, _ = idx_dir
+    train, test = build_csvs(tmp_path / "data", directory, seed=3, test_per_class=2)
+    p = provenance.data_provenance(tmp_path / "data")
+    assert p["source"] == p["train_source"] == p["test_source"] == "built"
+    assert p["seed"] == 3 and p["idx_dir"] == str(directory.resolve())
+    assert p["train_rows"] == 60 and p["test_rows"] == 20
+    assert p["train_sha256"] == hashlib.sha256(train.read_bytes()).hexdigest()
+    assert p["test_sha256"] == hashlib.sha256(test.read_bytes()).hexdigest()
+    assert "built by this project" in p["description"] and "not an answer" in p["description"]
+
+
+def test_files_without_a_record_are_supplied(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", X[:3])
+    p = provenance.data_provenance(tmp_path)
+    assert p["source"] == "supplied" and p["seed"] is None and p["test_rows"] == 3
+    assert "supplied" in p["description"]
+
+
+def test_a_built_train_csv_with_a_supplied_test_csv_is_called_a_leak(tmp_path, idx_dir):
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, test_per_class=2)
+    write_test_csv(tmp_path / "test.csv", make_images(1, seed=9)[0])  # "the course's"
+    p = provenance.data_provenance(tmp_path)
+    assert (p["source"], p["train_source"], p["test_source"]) == ("mixed", "built", "supplied")
+    assert "leaks test answers" in p["description"]
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0 and "warning:" in proc.stderr and "leaks" in proc.stderr
+
+
+def test_a_built_test_csv_with_a_supplied_train_csv_is_named(tmp_path, idx_dir):
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, test_per_class=2)
+    X, y = make_images(2, seed=9)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    p = provenance.data_provenance(tmp_path)
+    assert (p["train_source"], p["test_source"]) == ("supplied", "built")
+    assert "copy the course's test.csv" in p["description"]
+
+
+def test_checksums_are_cached_by_size_mtime_and_inode(tmp_path, idx_dir, monkeypatch):
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, test_per_class=2)
+    first = provenance.data_provenance(tmp_path)
+    monkeypatch.setattr(provenance, "sha256_file", lambda p: pytest.fail(f"hashed {p} again"))
+    assert provenance.data_provenance(tmp_path) == first
+    monkeypatch.undo()
+    write_test_csv(tmp_path / "test.csv", make_images(1, seed=4)[0])
+    assert provenance.data_provenance(tmp_path)["test_source"] == "supplied"
+
+
+def test_overlap_is_found_with_file_line_numbers(tmp_path, monkeypatch):
+    X, y = make_images(3)
+    train = write_train_csv(tmp_path / "train.csv", X, y, header=True)
+    lines = train.read_text().splitlines()
+    lines.insert(3, "")  # a blank line: file lines, not row numbers
+    train.write_text("\n".join(lines) + "\n")
+    X_test = make_images(1, seed=8)[0]
+    X_test[4] = X[0]   # train line 2 (after the header)
+    X_test[7] = X[20]  # train line 23 (after the blank line)
+    test = write_test_csv(tmp_path / "test.csv", X_test)
+    assert provenance.find_overlap(train, test) == [(2, 5), (23, 8)]
+    monkeypatch.setattr("fmnist.data.load_train", lambda p: pytest.fail("not cached"))
+    assert provenance.find_overlap(train, test) == [(2, 5), (23, 8)]
+    monkeypatch.undo()
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: 2 test images also appear in the training data" in proc.stderr
+    assert f"{test} line 5 = {train} line 2" in proc.stderr
+
+
+def test_no_overlap_no_warning(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", make_images(1, seed=5)[0])
+    assert provenance.find_overlap(tmp_path / "train.csv", tmp_path / "test.csv") == []
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0 and "warning" not in proc.stderr
