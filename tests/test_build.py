@@ -513,3 +513,14 @@ def test_no_overlap_no_warning(tmp_path):
     assert provenance.find_overlap(tmp_path / "train.csv", tmp_path / "test.csv") == []
     proc = run_cli("data", "--data-dir", str(tmp_path))
     assert proc.returncode == 0 and "warning" not in proc.stderr
+
+
+def test_a_known_build_without_a_record_counts_as_built(tmp_path, monkeypatch):
+    """data/ built before records existed: recognised by the checksums of the seed-0 build."""
+    X, y = make_images(2)
+    train = write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", X[:3])
+    digest = hashlib.sha256(train.read_bytes()).hexdigest()
+    monkeypatch.setitem(provenance.KNOWN_BUILDS, "train", {digest: 0})
+    p = provenance.data_provenance(tmp_path)
+    assert (p["source"], p["train_source"], p["seed"]) == ("mixed", "built", 0)
