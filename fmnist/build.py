@@ -9,6 +9,8 @@ form `train.csv`. Test labels are discarded, never written anywhere under `data/
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import os
 import shutil
@@ -21,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist._io import atomic_write
+from fmnist import datadir, provenance
+from fmnist.csvfile import inspect_input
 from fmnist.data import (
     CLASS_NAMES,
     IMAGE_SHAPE,
@@ -32,6 +35,7 @@ from fmnist.data import (
     load_test,
     load_train,
 )
+from fmnist.datadir import format_rows  # noqa: F401 - part of this module's API
 
 DEFAULT_IDX_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
@@ -42,7 +46,6 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 _MAGIC_NDIM = {0x0801: 1, 0x0803: 3}  # unsigned-byte labels (n,) and images (n, rows, cols)
-_ROWS_PER_CHUNK = 8192
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -119,49 +122,19 @@ def load_idx_pool(idx_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(parts_X), np.concatenate(parts_y)
 
 
-def _digit_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every byte value v: its decimal digits then ',' (or '\\n'), padded to 4 chars,
-    and the number of chars that count. Shapes (256, 4), (256, 4), (256,)."""
-    comma = np.zeros((256, 4), dtype=np.uint8)
-    newline = np.zeros((256, 4), dtype=np.uint8)
-    length = np.zeros(256, dtype=np.int64)
-    for v in range(256):
-        s = str(v).encode()
-        comma[v, : len(s) + 1] = np.frombuffer(s + b",", dtype=np.uint8)
-        newline[v, : len(s) + 1] = np.frombuffer(s + b"\n", dtype=np.uint8)
-        length[v] = len(s) + 1
-    return comma, newline, length
-
-
-_COMMA, _NEWLINE, _LENGTH = _digit_tables()
-_SLOTS = np.arange(4)
-
-
-def format_rows(M: np.ndarray) -> bytes:
-    """uint8 matrix (n, k) -> its CSV text: integers separated by ',', one row per line.
-
-    Vectorised: every value becomes 4 byte slots from a lookup table, and a mask keeps the
-    slots that belong to its digits and separator (np.savetxt is ~50x slower here).
-    """
-    M = np.asarray(M, dtype=np.uint8)
-    chars = _COMMA[M]                      # (n, k, 4)
-    chars[:, -1] = _NEWLINE[M[:, -1]]
-    keep = _SLOTS < _LENGTH[M][..., None]  # (n, k, 4)
-    return chars[keep].tobytes()
-
-
-def _write_rows(f, M: np.ndarray) -> None:
-    for start in range(0, len(M), _ROWS_PER_CHUNK):
-        f.write(format_rows(M[start : start + _ROWS_PER_CHUNK]))
-
-
 def build_csvs(out_dir: str | os.PathLike, idx_dir: str | os.PathLike | None = None,
                seed: int = 0, test_per_class: int = 1400) -> tuple[Path, Path]:
-    """Pool the IDX images and write `train.csv` and `test.csv` into `out_dir`.
+    """Pool the IDX images and write `train.csv`, `test.csv` and `provenance.json` into `out_dir`.
 
     `test.csv` gets `test_per_class` images of every class (seeded, stratified), pixels only;
     `train.csv` gets the rest as `label,pixel...`. Both have no header, rows shuffled, and are
     byte-identical for the same seed. Returns `(train_path, test_path)`.
+
+    The pair is replaced as one: both files are written to temporary files first, then a mark
+    (`.build-in-progress`, holding their checksums) is written, both are renamed into place,
+    the record is written and the mark removed. A build killed half-way leaves the mark, and
+    the next `ensure_data` removes the files it names and builds again. Disk errors (a full
+    disk, a read-only folder) raise DataError and leave nothing behind.
     """
     idx_dir = Path(idx_dir) if idx_dir is not None else default_idx_dir()
     if test_per_class < 1:
@@ -179,13 +152,20 @@ def build_csvs(out_dir: str | os.PathLike, idx_dir: str | os.PathLike | None = N
     is_test[test_idx] = True
     test_idx = rng.permutation(test_idx)
     train_idx = rng.permutation(np.flatnonzero(~is_test))
+    train_rows = np.column_stack([y[train_idx].astype(np.uint8), X[train_idx]])
 
     out_dir = Path(out_dir)
     train_path, test_path = out_dir / "train.csv", out_dir / "test.csv"
-    train_rows = np.column_stack([y[train_idx].astype(np.uint8), X[train_idx]])
-    with atomic_write(train_path, "wb") as f_train, atomic_write(test_path, "wb") as f_test:
-        _write_rows(f_test, X[test_idx])
-        _write_rows(f_train, train_rows)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with datadir.build_lock(out_dir):
+            datadir.clear_leftovers(out_dir)
+            datadir.write_pair(out_dir, train_rows, X[test_idx], {
+                "source": "built", "seed": int(seed), "idx_dir": str(idx_dir.resolve()),
+                "test_per_class": int(test_per_class),
+                "train_rows": int(len(train_rows)), "test_rows": int(len(test_idx))})
+    except OSError as err:
+        raise datadir.write_error(out_dir, err) from None
     return train_path, test_path
 
 
@@ -235,18 +215,43 @@ def _provision_idx(idx_dir: Path, data_dir: Path) -> None:
                     f"`sudo apt-get install {DEBIAN_PACKAGE}` and try again, " + advice)
 
 
+def _check_data_dir(data_dir: Path) -> None:
+    if data_dir.is_symlink() and not data_dir.exists():
+        raise DataError(f"{data_dir} is a symbolic link to {os.readlink(data_dir)}, which does "
+                        "not exist (a drive not mounted?); mount it, or delete the link")
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"{data_dir} is a file, not a folder; --data-dir/FMNIST_DATA_DIR must "
+                        "name the folder that holds (or will hold) train.csv and test.csv")
+
+
 def _ensure(data_dir: Path, idx_dir: Path, seed: int) -> tuple[Path, Path, bool]:
+    _check_data_dir(data_dir)
     train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
-    have_train, have_test = train_path.exists(), test_path.exists()
+    if (data_dir / datadir.BUILD_MARK).exists():
+        try:
+            with datadir.build_lock(data_dir):
+                datadir.recover(data_dir)
+                datadir.clear_leftovers(data_dir)
+        except OSError as err:
+            raise datadir.write_error(data_dir, err) from None
+    have_train = inspect_input(train_path) is not None  # DataError for dangling links, folders..
+    have_test = inspect_input(test_path) is not None
     if have_train and have_test:
         load_train(train_path)
         load_test(test_path)
+        if os.access(data_dir, os.W_OK):
+            with contextlib.suppress(OSError), datadir.build_lock(data_dir):
+                datadir.clear_leftovers(data_dir)
         return train_path, test_path, False
     if have_train or have_test:
         present, absent = (train_path, test_path) if have_train else (test_path, train_path)
         raise DataError(f"{present} exists but {absent} does not: put the matching "
                         f"{absent.name} beside it, or delete {present} to build both from the "
                         "Fashion-MNIST IDX files (it is not overwritten)")
+    existing = next(p for p in (data_dir, *data_dir.parents) if p.exists())
+    if not os.access(existing, os.W_OK):  # before installing or loading anything
+        raise datadir.write_error(data_dir, OSError(errno.EACCES, os.strerror(errno.EACCES),
+                                             str(existing)))
     _provision_idx(idx_dir, data_dir)
     print(f"building {train_path} and {test_path} from {idx_dir} (seed {seed})",
           file=sys.stderr, flush=True)
@@ -280,16 +285,31 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except OSError as err:  # anything not foreseen still ends in one line, not a traceback
+        raise DataError(f"{err.filename or 'data'}: {err.strerror or err}") from None
+
+
+def _run(args) -> int:
     t0 = time.perf_counter()
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     idx_dir = Path(args.idx_dir) if args.idx_dir else default_idx_dir()
     train_path, test_path, built = _ensure(data_dir, idx_dir, args.seed)
     X, y = load_train(train_path)
     X_test = load_test(test_path)
+    origin = provenance.data_provenance(data_dir)
+    pairs = provenance.find_overlap(train_path, test_path)
     elapsed = time.perf_counter() - t0
-    print(f"{'built' if built else 'validated'} {train_path}: {X.shape[0]} x {X.shape[1] + 1} "
+    verb = "built" if built else "validated"
+    print(f"{verb} {train_path}: {X.shape[0]} x {X.shape[1] + 1} "
           f"(label + {X.shape[1]} pixels), classes {np.bincount(y, minlength=N_CLASSES).tolist()}")
-    print(f"{'built' if built else 'validated'} {test_path}: {X_test.shape[0]} x "
-          f"{X_test.shape[1]} (pixels only)")
+    print(f"{verb} {test_path}: {X_test.shape[0]} x {X_test.shape[1]} (pixels only)")
+    print(f"source: {origin['description']}")
+    if origin["source"] == "mixed":
+        print(f"warning: {origin['description']}", file=sys.stderr)
+    if pairs:
+        print("warning: " + provenance.overlap_message(pairs, train_path, test_path),
+              file=sys.stderr)
     print(f"done in {elapsed:.1f} s")
     return 0

@@ -229,8 +229,8 @@ def experiments(args) -> int:
     print(f"experiments, {mode}: {E.fmt_seconds(time.perf_counter() - t0)} (m:s)")
     for kind, best in results.best.items():
         print(f"best {kind}: val_acc {best.val_acc:.4f} at epoch {best.best_epoch}")
-    for path in files.values():
-        print(f"wrote {path}")
+    for name in ("logreg", "nn", "logreg_model", "nn_model", "manifest_path"):
+        print(f"wrote {files[name]}")
     return 0
 
 

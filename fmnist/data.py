@@ -6,36 +6,17 @@ Raw images are `uint8` arrays of shape (n, 784) (28 x 28, row-major); labels are
 
 from __future__ import annotations
 
-import codecs
-import io
 import os
-import re
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from fmnist._io import atomic_write
+from fmnist.csvfile import load_matrix
+from fmnist.schema import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, N_PIXELS, DataError
 
-N_PIXELS = 784
-N_CLASSES = 10
-IMAGE_SHAPE = (28, 28)
-CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
-
-
-class DataError(ValueError):
-    """A problem with an input file that the user can fix; the message says where and what to do."""
-
-
-_CACHE_VERSION = 1
-_INT = re.compile(r"[+-]?\d+")
-_ALLOWED_BYTES = b"0123456789+-, \t\r\n"
-_BLOCK_LINES = 1000
+__all__ = ["CLASS_NAMES", "IMAGE_SHAPE", "N_CLASSES", "N_PIXELS", "DataError", "Standardizer",
+           "check_X", "check_y", "default_data_dir", "load_test", "load_train", "one_hot",
+           "train_val_split"]
 
 
 def default_data_dir() -> Path:
@@ -47,10 +28,11 @@ def load_train(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.nd
     """Read the exercise's train.csv (label, then 784 pixels per row; header optional).
 
     Returns X uint8 (n, 784) and y int64 (n,). Raises DataError naming the file, the line and
-    what to do on any problem; parsed arrays are cached under `.cache/` beside the file.
+    what to do on any problem (see `fmnist.csvfile`); parsed arrays are cached under `.cache/`
+    beside the file.
     """
     path = Path(path) if path is not None else default_data_dir() / "train.csv"
-    M = _load(path, "train")
+    M = load_matrix(path, "train")
     return np.ascontiguousarray(M[:, 1:]), M[:, 0].astype(np.int64)
 
 
@@ -60,213 +42,7 @@ def load_test(path: str | os.PathLike | None = None) -> np.ndarray:
     Returns X uint8 (n, 784); errors and caching as in `load_train`.
     """
     path = Path(path) if path is not None else default_data_dir() / "test.csv"
-    return _load(path, "test")
-
-
-def _n_columns(kind: str) -> int:
-    return N_PIXELS + 1 if kind == "train" else N_PIXELS
-
-
-def _cache_prefix(path: Path, kind: str) -> str:
-    return f"{path.name}.{kind}.v{_CACHE_VERSION}."
-
-
-def _cache_path(path: Path, kind: str) -> Path:
-    """Cache file for `path`, keyed by its size, modification time and inode."""
-    st = path.stat()
-    key = f"{st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
-    return path.parent / ".cache" / f"{_cache_prefix(path, kind)}{key}.npy"
-
-
-def _read_cache(cache: Path, kind: str) -> np.ndarray | None:
-    try:
-        M = np.load(cache, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    if M.dtype != np.uint8 or M.ndim != 2 or M.shape[1] != _n_columns(kind) or not len(M):
-        return None
-    return M
-
-
-def _write_cache(cache: Path, prefix: str, M: np.ndarray) -> None:
-    """Store the parsed matrix; drop older caches of the same file (names starting with
-    `prefix`). A read-only data directory only costs speed, so failures are reported on
-    stderr and ignored."""
-    try:
-        for old in cache.parent.glob(prefix + "*.npy"):
-            old.unlink(missing_ok=True)
-        with atomic_write(cache, "wb") as f:
-            np.save(f, M, allow_pickle=False)
-    except OSError as err:
-        print(f"note: could not cache {cache.name} ({err}); loading stays slower",
-              file=sys.stderr)
-
-
-def _load(path: Path, kind: str) -> np.ndarray:
-    """Validated uint8 matrix (n, 785) for train (label first) or (n, 784) for test."""
-    if not path.is_file():
-        other = "a label then 784 pixels" if kind == "train" else "784 pixels"
-        raise DataError(f"{path}: file not found; run `python -m fmnist data` to build it, or "
-                        f"copy the course's {path.name} ({other} per row) there")
-    cache = _cache_path(path, kind)
-    M = _read_cache(cache, kind)
-    if M is None:
-        M = _parse(path, kind)
-        _check_classes(path, kind, M)
-        _write_cache(cache, _cache_prefix(path, kind), M)
-    return M
-
-
-def _first_line(raw: bytes) -> tuple[int, str | None, int]:
-    """0-based index, text and end offset of the first non-blank line (text None if none)."""
-    pos, index = 0, 0
-    while pos < len(raw):
-        end = raw.find(b"\n", pos)
-        end = len(raw) if end < 0 else end + 1
-        text = raw[pos:end].strip()
-        if text:
-            return index, text.decode("utf-8", errors="replace"), end
-        pos, index = end, index + 1
-    return index, None, len(raw)
-
-
-def _is_header(line: str) -> bool:
-    """A header row names the columns: words and no numbers (`label,pixel1,...`), or words
-    around the column numbers (`label,0,1,...,783`, as pandas writes them). A run of 300
-    consecutive numbers cannot be an image row, whose pixels stop at 255."""
-    cells = [cell.strip() for cell in line.split(",")]
-    numbers = [int(cell) for cell in cells if _INT.fullmatch(cell)]
-    if not numbers:
-        return any(ch.isalpha() for ch in line)
-    return len(numbers) >= 300 and bool(np.all(np.diff(numbers) == 1))
-
-
-def _parse(path: Path, kind: str) -> np.ndarray:
-    """Parse and validate a whole file; any problem raises DataError naming its first bad line."""
-    raw = path.read_bytes()
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-    first, line, header_end = _first_line(raw)
-    if line is None:
-        raise DataError(f"{path}: the file is empty; it should hold one image per line "
-                        f"({_describe_row(kind)})")
-    header_index = first if _is_header(line) else None
-    body = raw[header_end:] if header_index is not None else raw
-    if header_index is not None and not body.strip():
-        raise DataError(f"{path}: line {first + 1} is a header but no data follows; the file "
-                        f"should hold one image per line ({_describe_row(kind)})")
-    M = _parse_block(body, kind)
-    if M is None or (header_index is not None and len(line.split(",")) != _n_columns(kind)):
-        raise _problem(path, kind, raw, header_index)
-    return M
-
-
-def _parse_block(body: bytes, kind: str) -> np.ndarray | None:
-    """Fast path for headerless CSV bytes: pandas' C parser straight into uint8 (it refuses
-    values outside 0..255), or None if anything is wrong.
-
-    pandas would accept `3.0` or `1e2` as integers, so the bytes are first checked to hold
-    only digits, signs, commas and whitespace.
-    """
-    if body.translate(None, _ALLOWED_BYTES):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            df = pd.read_csv(io.BytesIO(body), header=None, dtype=np.uint8, engine="c",
-                             na_filter=False, skip_blank_lines=True)
-    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        return None
-    M = df.to_numpy()
-    if M.shape[1] != _n_columns(kind) or (kind == "train" and M[:, 0].max() >= N_CLASSES):
-        return None
-    return np.ascontiguousarray(M)
-
-
-def _describe_row(kind: str) -> str:
-    if kind == "train":
-        return "a label 0..9 then 784 pixel values 0..255, separated by commas"
-    return "784 pixel values 0..255 separated by commas, no label"
-
-
-def _column_name(kind: str, j: int) -> str:
-    """Human name of 0-based column j."""
-    if kind == "train":
-        return "column 1 (the label)" if j == 0 else f"column {j + 1} (pixel {j})"
-    return f"column {j + 1} (pixel {j + 1})"
-
-
-def _problem(path: Path, kind: str, raw: bytes, header_index: int | None) -> DataError:
-    """Second pass, only for a bad file: the DataError for its first bad line.
-
-    Blocks of lines go through the fast parser; only a block that fails is checked line by
-    line in Python, so even a problem on the last line is found in seconds.
-    """
-    lines = raw.split(b"\n")
-    start = 0
-    if header_index is not None:
-        n = len(lines[header_index].split(b","))
-        if n != _n_columns(kind):
-            return DataError(f"{path}, line {header_index + 1}: header with "
-                             + _count_message(kind, n))
-        start = header_index + 1
-    for block_start in range(start, len(lines), _BLOCK_LINES):
-        block = lines[block_start : block_start + _BLOCK_LINES]
-        if _parse_block(b"\n".join(block), kind) is not None:
-            continue
-        for lineno, line in enumerate(block, start=block_start + 1):
-            error = _line_problem(f"{path}, line {lineno}",
-                                  line.decode("utf-8", errors="replace"), kind)
-            if error is not None:
-                return error
-    return DataError(f"{path}: could not be read as {_describe_row(kind)}; check the file")
-
-
-def _line_problem(where: str, line: str, kind: str) -> DataError | None:
-    """What is wrong with one data line, or None if it is fine (or blank)."""
-    line = line.strip()
-    if not line:
-        return None
-    cells = [c.strip() for c in line.split(",")]
-    if len(cells) != _n_columns(kind):
-        return DataError(where + ": " + _count_message(kind, len(cells)))
-    for j, cell in enumerate(cells):
-        if not cell:
-            return DataError(f"{where}: {_column_name(kind, j)} is empty; every row needs "
-                             f"{_describe_row(kind)}")
-        is_int = _INT.fullmatch(cell) is not None
-        if kind == "train" and j == 0:
-            if not is_int or not 0 <= int(cell) < N_CLASSES:
-                return DataError(f"{where}: label {cell!r} is not an integer 0..9 (one of the "
-                                 f"classes {', '.join(CLASS_NAMES)}); fix or delete the line")
-        elif not is_int:
-            return DataError(f"{where}: {_column_name(kind, j)} is {cell!r}, not an integer; "
-                             "pixels must be integers 0..255")
-        elif not 0 <= int(cell) <= 255:
-            return DataError(f"{where}: {_column_name(kind, j)} is {cell}, outside 0..255; "
-                             "pixels must be integers 0..255")
-    return None
-
-
-def _count_message(kind: str, n: int) -> str:
-    if kind == "test" and n == N_PIXELS + 1:
-        return (f"{n} values where test.csv has 784: the file seems to include a label "
-                "column; the test file must hold only the 784 pixels (delete the first column)")
-    if kind == "train" and n == N_PIXELS:
-        return (f"{n} values where train.csv has 785: the label column seems to be missing; "
-                "each row must be a label 0..9 followed by 784 pixels")
-    return (f"{n} value{'' if n == 1 else 's'}, expected {_n_columns(kind)} "
-            f"({_describe_row(kind)}); fix the line or check that the file is comma-separated")
-
-
-def _check_classes(path: Path, kind: str, M: np.ndarray) -> None:
-    if kind != "train":
-        return
-    counts = np.bincount(M[:, 0], minlength=N_CLASSES)
-    missing = [f"{c} ({CLASS_NAMES[c]})" for c in range(N_CLASSES) if counts[c] == 0]
-    if missing:
-        raise DataError(f"{path}: no training example of class {', '.join(missing)}; every "
-                        "class needs examples, so use the full train.csv")
+    return load_matrix(path, "test")
 
 
 def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
@@ -275,18 +51,29 @@ def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,
 
     Each class contributes `round(val_fraction * count)` examples to validation, so both parts
     keep the class proportions. Returns `X_train, X_val, y_train, y_val` (rows shuffled).
+    Raises DataError when `val_fraction` is not strictly between 0 and 1, or when a class has too
+    few rows to give both parts at least one.
     """
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if not 0.0 < val_fraction < 1.0:  # also refuses NaN
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}; "
+                        "0.1 keeps 10% of each class for validation")
     rng = np.random.default_rng(random_state)
     val_idx = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
+        n_val = int(round(val_fraction * len(idx)))
+        if not 0 < n_val < len(idx):
+            name = f" ({CLASS_NAMES[c]})" if 0 <= c < len(CLASS_NAMES) else ""
+            need = int(np.ceil(max(0.5 / val_fraction, 0.5 / (1 - val_fraction)))) + 1
+            raise DataError(f"class {c}{name} has only {len(idx)} rows: a validation fraction of "
+                            f"{val_fraction} leaves {len(idx) - n_val} for training and {n_val} "
+                            f"for validation, and both need some; use the full train.csv (or at "
+                            f"least {need} rows of every class)")
         rng.shuffle(idx)
-        val_idx.append(idx[: int(round(val_fraction * len(idx)))])
+        val_idx.append(idx[:n_val])
     val_idx = np.concatenate(val_idx)
     is_val = np.zeros(len(y), dtype=bool)
     is_val[val_idx] = True

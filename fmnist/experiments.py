@@ -183,14 +183,18 @@ def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: di
 # ------------------------------------------------------------------------------- deliverables
 
 def write_deliverables(results: Results, out: str | os.PathLike = ".") -> dict[str, Path]:
-    """Write the two prediction files (one class 0-9 per line, in test.csv's order) and save
-    the two submitted models; quick-mode outputs get their `.quick` markers."""
+    """Write the two prediction files (one class 0-9 per line, in test.csv's order), save the
+    two submitted models (quick-mode outputs get their `.quick` markers), and write the
+    manifest `deliverables.json` that ties them to these results and this data. Returns the
+    paths {logreg, nn, logreg_model, nn_model, manifest_path} and the manifest itself."""
+    from fmnist import deliverables
     from fmnist._io import atomic_write, write_predictions
     from fmnist.data import load_test
+    from fmnist.provenance import data_provenance
 
     out = Path(out)
     X_test = load_test(results.ctx.data_dir / "test.csv")
-    written = {}
+    written: dict = {}
     for kind, best in results.best.items():
         model_path = out / MODEL_FILES[kind]
         src = Path(best.runs.attrs["cache_dir"]) / f"{best.seed0['key']}.npz"
@@ -200,7 +204,23 @@ def write_deliverables(results: Results, out: str | os.PathLike = ".") -> dict[s
         for path in (model_path, pred_path):
             quickmode.mark(path, results.ctx.quick)
         written[f"{kind}_model"], written[kind] = model_path, pred_path
+    names = [str(Path(written[k]).relative_to(out)) for k in ("logreg", "nn", "logreg_model",
+                                                               "nn_model")]
+    manifest = deliverables.make_manifest(out, results.ctx.quick,
+                                          data_provenance(results.ctx.data_dir), len(X_test),
+                                          files=names)
+    written["manifest_path"] = deliverables.write_manifest(out, manifest)
+    written["manifest"] = manifest
     return written
+
+
+def data_facts(ctx: Context) -> tuple[dict, list]:
+    """Where the data came from (`fmnist.provenance.data_provenance`) and the images shared by
+    train.csv and test.csv, as (train line, test line) pairs."""
+    from fmnist.provenance import data_provenance, find_overlap
+
+    return (data_provenance(ctx.data_dir),
+            find_overlap(ctx.data_dir / "train.csv", ctx.data_dir / "test.csv"))
 
 
 def remake_predictions(ctx: Context, out: str | os.PathLike = ".") -> dict[str, Path]:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import hashlib
+import os
+import signal
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from conftest import (
     REAL_IDX_DIR,
+    ROOT,
     make_images,
     requires_real_idx,
     run_cli,
@@ -18,7 +25,7 @@ from conftest import (
     write_train_csv,
 )
 
-from fmnist import build
+from fmnist import build, datadir, provenance
 from fmnist.build import build_csvs, ensure_data, format_rows, read_idx
 from fmnist.data import DataError, load_test, load_train
 
@@ -94,7 +101,8 @@ def idx_dir(tmp_path):
 def test_build_splits_the_pool_by_class_and_keeps_test_labels_out(tmp_path, idx_dir):
     directory, X, y = idx_dir
     train_path, test_path = build_csvs(tmp_path / "out", directory, seed=1, test_per_class=3)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["test.csv", "train.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".cache", "provenance.json", "test.csv", "train.csv"]  # .cache: the files' checksums
     train, test = read_csv_matrix(train_path), read_csv_matrix(test_path)
     assert train.shape == (50, 785) and test.shape == (30, 784)
     label_of = {row.tobytes(): label for row, label in zip(X, y, strict=True)}
@@ -266,3 +274,253 @@ def test_real_data_is_validated_not_rebuilt_on_the_second_run(real_build):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("validated")
     assert (data_dir / "train.csv").stat().st_mtime_ns == mtime
+
+
+# ---------------------------------------------------------------- the pair, atomically (issue 12)
+
+
+def _big_idx_dir(tmp_path):
+    """IDX files with 1,401 images per class: enough for the default 1,400 test images each."""
+    write_idx_dir(tmp_path / "idx", train_per_class=1399, test_per_class=2)
+    return tmp_path / "idx"
+
+
+KILL_AFTER_FIRST_CSV_RENAME = """
+import os, signal, sys
+real_replace = os.replace
+def replace(src, dst, *args, **kwargs):
+    real_replace(src, dst, *args, **kwargs)
+    if str(dst).endswith(".csv"):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+from fmnist.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_patched(patch: str, *args: str):
+    """`python -c PATCH ARGS` (PATCH ends by calling fmnist.cli.main) with fmnist importable."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", patch, *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def test_a_build_killed_between_the_two_renames_is_rebuilt_not_refused(tmp_path):
+    idx, data_dir = _big_idx_dir(tmp_path), tmp_path / "data"
+    killed = run_patched(KILL_AFTER_FIRST_CSV_RENAME, "data", "--data-dir", str(data_dir),
+                         "--idx-dir", str(idx))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (data_dir / "test.csv").exists() and not (data_dir / "train.csv").exists()
+    assert list(data_dir.glob(".*.tmp"))  # what a SIGKILL leaves: the other temp file
+    proc = run_cli("data", "--data-dir", str(data_dir), "--idx-dir", str(idx))
+    assert proc.returncode == 0, proc.stderr
+    assert "interrupted" in proc.stderr and proc.stdout.startswith("built")
+    assert sorted(p.name for p in data_dir.iterdir()) == [
+        ".cache", "provenance.json", "test.csv", "train.csv"]
+    assert not list((data_dir / ".cache").glob(".*.tmp"))
+    clean = build_csvs(tmp_path / "clean", idx)
+    for name, path in zip(("train.csv", "test.csv"), clean, strict=True):
+        assert (data_dir / name).read_bytes() == path.read_bytes()
+
+
+def test_leftover_temp_files_of_a_killed_run_are_removed(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", X[:3])
+    leftovers = [tmp_path / ".train.csv.k1ll3d.tmp", tmp_path / ".test.csv.abc.tmp",
+                 tmp_path / ".cache" / ".train.csv.train.v2.x.npy.abc.tmp"]
+    (tmp_path / ".cache").mkdir()
+    for p in leftovers:
+        p.write_bytes(b"0" * 1000)
+    os.utime(leftovers[-1], (1, 1))  # an old cache temp (a recent one may be a running load's)
+    young = tmp_path / ".cache" / ".test.csv.test.v2.y.npy.new.tmp"
+    young.write_bytes(b"")
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert not any(p.exists() for p in leftovers) and young.exists()
+    assert (tmp_path / "train.csv").exists() and (tmp_path / "test.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["train.csv", "test.csv"])
+def test_dangling_symlinks_are_refused_not_replaced(tmp_path, idx_dir, name):
+    directory, _, _ = idx_dir
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    os.symlink("/media/course/" + name, data_dir / name)
+    proc = run_cli("data", "--data-dir", str(data_dir), "--idx-dir", str(directory))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert f"symbolic link to /media/course/{name}" in proc.stderr
+    assert (data_dir / name).is_symlink() and sorted(os.listdir(data_dir)) == [name]
+
+
+def test_data_dir_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "data").write_text("not a folder\n")
+    proc = run_cli("data", "--data-dir", str(tmp_path / "data"), "--idx-dir", str(tmp_path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "is a file, not a folder" in proc.stderr
+    assert (tmp_path / "data").read_text() == "not a folder\n"
+
+
+FAIL_WRITES = """
+import errno, os, sys, tempfile
+def refuse(*args, **kwargs):
+    raise OSError(errno.{errno}, os.strerror(errno.{errno}), kwargs.get("dir") or args[-1])
+tempfile.mkstemp = refuse
+from fmnist.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("err, words", [("EROFS", "cannot write there (Read-only file system)"),
+                                        ("EACCES", "cannot write there (Permission denied)")])
+def test_a_read_only_empty_data_folder_is_one_line(tmp_path, err, words):
+    """Tests run as root, who can write anywhere: simulate what a read-only folder does."""
+    directory = _big_idx_dir(tmp_path)
+    (tmp_path / "data").mkdir()
+    proc = run_patched(FAIL_WRITES.format(errno=err), "data", "--data-dir",
+                       str(tmp_path / "data"), "--idx-dir", str(directory))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 2  # "building ..." then the error
+    assert words in proc.stderr and "--data-dir" in proc.stderr
+    assert os.listdir(tmp_path / "data") == []
+
+
+def test_a_full_disk_while_building_leaves_nothing_half_written(tmp_path, idx_dir, monkeypatch):
+    directory, _, _ = idx_dir
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f, self.written = f, 0
+
+        def write(self, data):
+            if self.written:  # the first chunk fits, the second does not
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += len(data)
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(datadir, "_ROWS_PER_CHUNK", 10)
+    monkeypatch.setattr(build.os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k)))
+    with pytest.raises(DataError, match="no space left on the device.*free some space"):
+        build_csvs(tmp_path / "data", directory, test_per_class=2)
+    assert os.listdir(tmp_path / "data") == []
+
+
+def test_a_full_disk_while_renaming_the_pair_leaves_nothing(tmp_path, idx_dir, monkeypatch):
+    """The record is the last write: when it fails, both renamed files go too."""
+    directory, _, _ = idx_dir
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(build.provenance, "write_record", full)
+    with pytest.raises(DataError, match="no space left"):
+        build_csvs(tmp_path / "data", directory, test_per_class=2)
+    assert os.listdir(tmp_path / "data") == []
+
+
+# ---------------------------------------------------------------- provenance (issue 12)
+
+
+def test_the_build_records_where_the_data_came_from(tmp_path, idx_dir):
+    directory, _, _ = idx_dir
+    train, test = build_csvs(tmp_path / "data", directory, seed=3, test_per_class=2)
+    p = provenance.data_provenance(tmp_path / "data")
+    assert p["source"] == p["train_source"] == p["test_source"] == "built"
+    assert p["seed"] == 3 and p["idx_dir"] == str(directory.resolve())
+    assert p["train_rows"] == 60 and p["test_rows"] == 20
+    assert p["train_sha256"] == hashlib.sha256(train.read_bytes()).hexdigest()
+    assert p["test_sha256"] == hashlib.sha256(test.read_bytes()).hexdigest()
+    assert "built by this project" in p["description"] and "not an answer" in p["description"]
+
+
+def test_files_without_a_record_are_supplied(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", X[:3])
+    p = provenance.data_provenance(tmp_path)
+    assert p["source"] == "supplied" and p["seed"] is None and p["test_rows"] == 3
+    assert "supplied" in p["description"]
+
+
+def test_a_built_train_csv_with_a_supplied_test_csv_is_called_a_leak(tmp_path, idx_dir):
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, test_per_class=2)
+    write_test_csv(tmp_path / "test.csv", make_images(1, seed=9)[0])  # "the course's"
+    p = provenance.data_provenance(tmp_path)
+    assert (p["source"], p["train_source"], p["test_source"]) == ("mixed", "built", "supplied")
+    assert "leaks test answers" in p["description"]
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0 and "warning:" in proc.stderr and "leaks" in proc.stderr
+
+
+def test_a_built_test_csv_with_a_supplied_train_csv_is_named(tmp_path, idx_dir):
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, test_per_class=2)
+    X, y = make_images(2, seed=9)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    p = provenance.data_provenance(tmp_path)
+    assert (p["train_source"], p["test_source"]) == ("supplied", "built")
+    assert "copy the course's test.csv" in p["description"]
+
+
+def test_checksums_are_cached_by_size_mtime_and_inode(tmp_path, idx_dir, monkeypatch):
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, test_per_class=2)
+    first = provenance.data_provenance(tmp_path)
+    monkeypatch.setattr(provenance, "sha256_file", lambda p: pytest.fail(f"hashed {p} again"))
+    assert provenance.data_provenance(tmp_path) == first
+    monkeypatch.undo()
+    write_test_csv(tmp_path / "test.csv", make_images(1, seed=4)[0])
+    assert provenance.data_provenance(tmp_path)["test_source"] == "supplied"
+
+
+def test_overlap_is_found_with_file_line_numbers(tmp_path, monkeypatch):
+    X, y = make_images(3)
+    train = write_train_csv(tmp_path / "train.csv", X, y, header=True)
+    lines = train.read_text().splitlines()
+    lines.insert(3, "")  # a blank line: file lines, not row numbers
+    train.write_text("\n".join(lines) + "\n")
+    X_test = make_images(1, seed=8)[0]
+    X_test[4] = X[0]   # train line 2 (after the header)
+    X_test[7] = X[20]  # train line 23 (after the blank line)
+    test = write_test_csv(tmp_path / "test.csv", X_test)
+    assert provenance.find_overlap(train, test) == [(2, 5), (23, 8)]
+    monkeypatch.setattr("fmnist.data.load_train", lambda p: pytest.fail("not cached"))
+    assert provenance.find_overlap(train, test) == [(2, 5), (23, 8)]
+    monkeypatch.undo()
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: 2 test images also appear in the training data" in proc.stderr
+    assert f"{test} line 5 = {train} line 2" in proc.stderr
+
+
+def test_no_overlap_no_warning(tmp_path):
+    X, y = make_images(2)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", make_images(1, seed=5)[0])
+    assert provenance.find_overlap(tmp_path / "train.csv", tmp_path / "test.csv") == []
+    proc = run_cli("data", "--data-dir", str(tmp_path))
+    assert proc.returncode == 0 and "warning" not in proc.stderr
+
+
+def test_a_known_build_without_a_record_counts_as_built(tmp_path, monkeypatch):
+    """data/ built before records existed: recognised by the checksums of the seed-0 build."""
+    X, y = make_images(2)
+    train = write_train_csv(tmp_path / "train.csv", X, y)
+    write_test_csv(tmp_path / "test.csv", X[:3])
+    digest = hashlib.sha256(train.read_bytes()).hexdigest()
+    monkeypatch.setitem(provenance.KNOWN_BUILDS, "train", {digest: 0})
+    p = provenance.data_provenance(tmp_path)
+    assert (p["source"], p["train_source"], p["seed"]) == ("mixed", "built", 0)

@@ -15,7 +15,7 @@ from conftest import (
     write_train_csv,
 )
 
-from fmnist import data
+from fmnist import csvfile, data
 from fmnist.data import (
     CLASS_NAMES,
     DataError,
@@ -276,7 +276,7 @@ def test_second_load_comes_from_the_cache_and_is_identical(small_train, monkeypa
     def no_parsing(*args):
         raise AssertionError("parsed again instead of using the cache")
 
-    monkeypatch.setattr(data, "_parse", no_parsing)
+    monkeypatch.setattr(csvfile, "parse", no_parsing)
     X2, y2 = load_train(path)
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(y1, y2)
@@ -331,7 +331,7 @@ def test_an_unwritable_cache_only_costs_speed(small_train, monkeypatch, capsys):
     def refuse(*args, **kwargs):
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(data, "atomic_write", refuse)
+    monkeypatch.setattr(csvfile, "atomic_write", refuse)
     np.testing.assert_array_equal(load_train(path)[0], X)
     assert "could not cache" in capsys.readouterr().err
 
@@ -407,3 +407,191 @@ def test_one_hot():
     assert Y.shape == (4, 10) and Y.dtype == np.float32
     np.testing.assert_array_equal(Y.argmax(axis=1), [0, 3, 9, 3])
     np.testing.assert_array_equal(Y.sum(axis=1), np.ones(4))
+
+
+# ---------------------------------------------------------------- damaged caches (issue 12)
+
+
+def _only_cache(directory):
+    (cache,) = (directory / ".cache").iterdir()
+    return cache
+
+
+def test_a_zero_byte_cache_is_parsed_again_not_an_EOFError(small_train):
+    path, X, y = small_train
+    load_train(path)
+    _only_cache(path.parent).write_bytes(b"")
+    X_got, y_got = load_train(path)
+    np.testing.assert_array_equal(X_got, X)
+    np.testing.assert_array_equal(y_got, y)
+    assert _only_cache(path.parent).stat().st_size > 0  # replaced by a good one
+
+
+def test_a_flipped_byte_in_the_cache_is_noticed(small_train):
+    """A label turned into 200 by a damaged cache must not be 'validated' (201 class counts)."""
+    path, X, y = small_train
+    load_train(path)
+    cache = _only_cache(path.parent)
+    raw = bytearray(cache.read_bytes())
+    first_label = len(raw) - X.size - len(y)  # the matrix is the end of the .npy file
+    raw[first_label] = 200
+    cache.write_bytes(bytes(raw))
+    X_got, y_got = load_train(path)
+    np.testing.assert_array_equal(y_got, y)
+    assert np.bincount(y_got).size == 10
+
+
+def test_a_flipped_pixel_in_the_cache_is_noticed(small_train):
+    path, X, _ = small_train
+    load_train(path)
+    cache = _only_cache(path.parent)
+    raw = bytearray(cache.read_bytes())
+    raw[-1] ^= 0xFF
+    cache.write_bytes(bytes(raw))
+    np.testing.assert_array_equal(load_train(path)[0], X)
+
+
+# ---------------------------------------------------------------- what is not a CSV (issue 12)
+
+# (id, the text put into pixel column 10 of line 3, words of the message)
+ODD_CHARACTERS = [
+    ("no-break space", "1\u00a02", ["U+00A0", "NO-BREAK SPACE"]),
+    ("full-width digit", "\uff15", ["U+FF15", "FULLWIDTH DIGIT FIVE"]),
+    ("arabic-indic digits", "\u0663\u0664", ["U+0663", "ARABIC-INDIC DIGIT THREE"]),
+    ("vertical tab", "\v7", ["U+000B"]),
+    ("form feed", "7\f", ["U+000C"]),
+]
+
+
+@pytest.mark.parametrize("cell, words", [c[1:] for c in ODD_CHARACTERS],
+                         ids=[c[0] for c in ODD_CHARACTERS])
+def test_characters_python_reads_as_digits_are_named_with_line_and_column(tmp_path, cell, words):
+    _assert_bad_file(tmp_path / "train.csv", load_train, _set(_train_lines(), 3, 10, cell), 3,
+                     ["column 10 (pixel 9)", *words])
+
+
+def test_a_latin1_byte_is_named_with_line_and_column(tmp_path):
+    path = tmp_path / "test.csv"
+    lines = [ln.encode() for ln in _test_lines()]
+    lines[4] = lines[4].replace(b",", b",\xa0", 3)
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(DataError, match=r"line 5: column 2 \(pixel 2\) contains the byte 0xa0"):
+        load_test(path)
+
+
+def _utf16(path):
+    path.write_text("\n".join(_train_lines()) + "\n", encoding="utf-16")
+
+
+def _gzip(path):
+    import gzip
+    path.write_bytes(gzip.compress(("\n".join(_train_lines()) + "\n").encode()))
+
+
+def _folder(path):
+    path.mkdir()
+    (path / "train.csv").write_text("x\n")
+
+
+def _loop(path):
+    os.symlink(path.name + ".b", path.with_name(path.name + ".a"))
+    os.symlink(path.name + ".a", path.with_name(path.name + ".b"))
+    os.symlink(path.name + ".a", path)
+
+
+def _dangling(path):
+    os.symlink("/mnt/course-drive/train.csv", path)
+
+
+def _huge(path):
+    with open(path, "wb") as f:
+        f.truncate(20 * 1024**3)  # sparse: costs no disk
+
+
+NOT_CSV = [
+    ("utf-16", _utf16, ["UTF-16", "CSV UTF-8"]),
+    ("gzip named .csv", _gzip, ["gzip-compressed", "gunzip"]),
+    ("a folder", _folder, ["is a folder, not a CSV file"]),
+    ("symlink loop", _loop, ["symbolic link loop"]),
+    ("dangling symlink", _dangling, ["symbolic link to /mnt/course-drive/train.csv",
+                                     "does not exist"]),
+    ("20 GB", _huge, ["21.5 GB", "right file"]),
+]
+
+
+@pytest.mark.parametrize("make, words", [c[1:] for c in NOT_CSV], ids=[c[0] for c in NOT_CSV])
+def test_what_is_not_a_csv_file_is_named(tmp_path, make, words):
+    path = tmp_path / "train.csv"
+    make(path)
+    with pytest.raises(DataError) as info:
+        load_train(path)
+    for word in [str(path), *words]:
+        assert word in str(info.value), str(info.value)
+    assert cache_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("make, words", [c[1:] for c in NOT_CSV], ids=[c[0] for c in NOT_CSV])
+def test_cli_data_says_what_is_not_a_csv_file_in_one_line(tmp_path, make, words):
+    make(tmp_path / "train.csv")
+    write_test_csv(tmp_path / "test.csv", make_images(1)[0])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_cli("data", "--data-dir", str(tmp_path), "--idx-dir", str(tmp_path / "none"))
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert str(tmp_path / "train.csv") in proc.stderr and words[0] in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".cache") == before
+
+
+def test_an_unreadable_file_says_permission_denied(small_train, monkeypatch):
+    """Tests run as root, who can read anything: simulate the non-root user's PermissionError."""
+    path, _, _ = small_train
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(csvfile, "open", denied, raising=False)
+    with pytest.raises(DataError, match=r"train.csv: permission denied.*chmod u\+r"):
+        load_train(path)
+
+
+def test_a_read_error_names_the_file(small_train, monkeypatch):
+    path, _, _ = small_train
+
+    def io_error(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(csvfile, "open", io_error, raising=False)
+    with pytest.raises(DataError, match=r"train.csv: could not be read \(Input/output error\)"):
+        load_train(path)
+
+
+def test_a_20_GB_file_is_refused_before_reading_it(tmp_path, monkeypatch):
+    path = tmp_path / "test.csv"
+    _huge(path)
+    monkeypatch.setattr(csvfile, "read_input", lambda p: pytest.fail("read a 20 GB file"))
+    with pytest.raises(DataError, match="GB, far more than any Fashion-MNIST CSV"):
+        load_test(path)
+
+
+# ---------------------------------------------------------------- splits that cannot be made
+
+
+def test_a_train_file_too_small_to_split_says_which_class_and_what_to_do():
+    X, y = make_images(2)  # valid, but 2 rows per class: 10% of 2 rounds to none
+    with pytest.raises(DataError) as info:
+        train_val_split(X, y, val_fraction=0.1)
+    msg = str(info.value)
+    assert "class 0 (T-shirt/top) has only 2 rows" in msg and "full train.csv" in msg, msg
+
+
+def test_a_class_that_would_go_entirely_to_validation_is_refused():
+    X, y = make_images(2)
+    with pytest.raises(DataError, match="class 0 .* has only 2 rows"):
+        train_val_split(X, y, val_fraction=0.9)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.1, float("nan")])
+def test_val_fraction_outside_0_1_is_a_data_error(fraction):
+    X, y = _labelled(per_class=20)
+    with pytest.raises(DataError, match=r"val_fraction must be between 0 and 1.*0\.1"):
+        train_val_split(X, y, val_fraction=fraction)

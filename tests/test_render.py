@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from tools import submission
 from tools.qmdrender import crossref
 from tools.qmdrender.config import merged_metadata, normalize_authors
 from tools.qmdrender.document import Chunk, parse
@@ -254,55 +250,6 @@ def test_failing_chunk_stops_with_label_line_and_error(tmp_path):
     assert "ZeroDivisionError: division by zero" in proc.stderr
     assert not qmd.with_suffix(".pdf").exists()
     assert not (tmp_path / "bad.typ").exists()
-
-
-# ---------------------------------------------------------------- submission
-
-def _project(root: Path, name="Ada Lovelace", sid="314159265") -> Path:
-    (root / "_quarto.yml").write_text(f'author:\n  - name: "{name}"\n    id: "{sid}"\n')
-    for f in ("report.qmd", "README.md"):
-        (root / f).write_text("x\n")
-    for d in ("fmnist", "tools/qmdrender"):
-        (root / d).mkdir(parents=True)
-        (root / d / "__init__.py").write_text("\n")
-    (root / "tools" / "__init__.py").write_text("\n")
-    for f in ("lr_pred.csv", "NN_pred.csv"):
-        (root / f).write_text("0\n9\n3\n")
-    later = time.time() + 5
-    (root / "report.pdf").write_bytes(b"%PDF-1.7\n")
-    os.utime(root / "report.pdf", (later, later))
-    return root
-
-
-def test_submission_refuses_placeholder_name_and_id(tmp_path, capsys):
-    _project(tmp_path, name="YOUR NAME", sid="000000000")
-    assert submission.main(["--root", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "'YOUR NAME' is a placeholder" in err and "'000000000' is a placeholder" in err
-    assert not list(tmp_path.glob("*.zip"))
-
-
-def test_submission_refuses_missing_stale_and_quick_files(tmp_path):
-    _project(tmp_path)
-    (tmp_path / "NN_pred.csv").unlink()
-    (tmp_path / "lr_pred.csv.quick").write_text("")
-    os.utime(tmp_path / "report.pdf", (1, 1))
-    found = "\n".join(submission.problems(tmp_path))
-    assert "NN_pred.csv is missing" in found
-    assert "lr_pred.csv is a quick-mode output" in found
-    assert "report.pdf is older than" in found
-
-
-def test_submission_packs_id_zip_for_a_pair(tmp_path):
-    _project(tmp_path)
-    (tmp_path / "_quarto.yml").write_text('author:\n  - name: Ada Lovelace\n    id: "314159265"\n'
-                                          '  - name: Alan Turing\n    id: "271828182"\n')
-    os.utime(tmp_path / "report.pdf", (time.time() + 10,) * 2)
-    assert submission.main(["--root", str(tmp_path)]) == 0
-    with zipfile.ZipFile(tmp_path / "314159265_271828182.zip") as zf:
-        names = set(zf.namelist())
-    assert {"report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv",
-            "NN_pred.csv", "fmnist/__init__.py", "tools/qmdrender/__init__.py"} <= names
 
 
 def test_inline_results_follow_quartos_rules():

@@ -1,13 +1,17 @@
-"""`python -m tools.submission [--root DIR]`: pack `<ID>.zip` (or `<ID1>_<ID2>.zip`) for the course.
+"""`python -m tools.submission [--root DIR] [--allow-built-data]`: pack `<ID>.zip` (or
+`<ID1>_<ID2>.zip` for a pair) for the course.
 
-Refuses (exit 2, one message per problem) while:
-- an author's name or ID in `_quarto.yml` is still a placeholder (name empty or "YOUR NAME",
-  "TODO", ...; ID not all digits, or all zeros);
-- a file is missing: report.pdf, report.qmd, _quarto.yml, README.md, fmnist/, tools/qmdrender/,
-  lr_pred.csv, NN_pred.csv;
-- report.pdf is older than report.qmd, _quarto.yml or any file of fmnist/ (re-run `make report`);
-- a prediction file is a quick-mode output (the file `F.quick` exists beside it, the convention
-  of `fmnist.experiments`) or is not one class 0-9 per line.
+Refuses (exit 2, one message per problem) unless:
+- `_quarto.yml` names one or two authors, each with a real name (not "YOUR NAME", "TODO", ...)
+  and a quoted ID of 5 to 10 digits (not all zeros, no two alike);
+- report.pdf, report.qmd, _quarto.yml, README.md, fmnist/, tools/qmdrender/, lr_pred.csv and
+  NN_pred.csv exist, and report.pdf is newer than report.qmd, _quarto.yml and fmnist/;
+- `deliverables.json` (written by the experiments, see `fmnist.deliverables`) is valid, every
+  file it lists has the checksum it records, the results are not quick-mode, each prediction
+  file has one class 0-9 per row of test.csv (the manifest's count and data/test.csv's), and
+  the data is the course's, not built from Debian's package (`--allow-built-data` overrides);
+- report.pdf's text shows `Results fingerprint: <the manifest's fingerprint>` and no
+  QUICK-MODE banner (read with pypdf).
 """
 
 from __future__ import annotations
@@ -19,12 +23,17 @@ import zipfile
 from pathlib import Path
 
 from fmnist._io import atomic_write
-from tools.qmdrender.config import normalize_authors
-from tools.qmdrender.yamlish import YamlError, loads
+from fmnist.deliverables import MANIFEST_NAME, check_manifest, check_report_text, read_manifest
+from fmnist.schema import DataError
 
-FILES = ["report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv", "NN_pred.csv"]
+FILES = ["report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv", "NN_pred.csv",
+         MANIFEST_NAME]
 FOLDERS = ["fmnist", "tools/qmdrender"]
 PREDICTIONS = ["lr_pred.csv", "NN_pred.csv"]
+# Hook for generated files that must be handed in too, e.g. "report.ipynb" once
+# `python -m tools.qmdrender --to ipynb` makes it: each is required by `problems` and packed.
+GENERATED_EXTRAS: list[str] = []
+ID_PATTERN = re.compile(r"[0-9]{5,10}")
 _PLACEHOLDER_NAME = re.compile(r"^\s*$|your\s*name|student|todo|tbd|placeholder|name here|xxx",
                                re.I)
 
@@ -38,38 +47,96 @@ def _source_files(root: Path, folder: str) -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
 
 
+def _normalize_authors(value) -> list[dict]:
+    """`author:` as a string, a list of strings, or a list of {name, id} -> [{name, id}]; an
+    `id` that YAML did not read as a string is kept as its value (refused later)."""
+    if value is None:
+        return []
+    authors = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            name = item.get("name")
+            if isinstance(name, dict):
+                name = name.get("literal") or " ".join(
+                    str(name[k]) for k in ("given", "family") if name.get(k))
+            authors.append({"name": "" if name is None else str(name), "id": item.get("id")})
+        else:
+            authors.append({"name": str(item), "id": None})
+    return authors
+
+
 def students(root: Path) -> list[dict]:
-    """[{name, id}] from `_quarto.yml`'s `author:` entries."""
+    """[{name, id}] from `_quarto.yml`'s `author:` entries (read with PyYAML)."""
+    import yaml
+
     path = root / "_quarto.yml"
-    if not path.is_file():
-        raise SubmissionError(f"{path} is missing; it holds the student names and IDs")
     try:
-        meta = loads(path.read_text(encoding="utf-8"))
-    except YamlError as err:
-        raise SubmissionError(f"{path}:{err.line}: {err}") from None
-    return normalize_authors(meta.get("author"))
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SubmissionError(f"{path} is missing; it holds the student names and IDs") from None
+    except (OSError, UnicodeError) as err:
+        raise SubmissionError(f"{path}: cannot be read ({err})") from None
+    try:
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(err, "problem", None) or str(err)
+        raise SubmissionError(f"{path}{where}: not valid YAML ({what}); fix it") from None
+    if not isinstance(meta, dict):
+        raise SubmissionError(f"{path}: expected options such as 'author:', found no mapping")
+    return _normalize_authors(meta.get("author"))
 
 
-def problems(root: Path) -> list[str]:
-    """Every reason the submission cannot be packed yet (empty when it can)."""
+def author_problems(authors: list[dict]) -> list[str]:
     out = []
-    try:
-        authors = students(root)
-    except SubmissionError as err:
-        return [str(err)]
     if not authors:
-        out.append("_quarto.yml has no 'author:' entries; add '- name: ...' and 'id: ...'")
+        out.append("_quarto.yml has no 'author:' entries; add '- name: ...' and 'id: \"...\"'")
+    if len(authors) > 2:
+        out.append(f"_quarto.yml names {len(authors)} authors; the exercise is done alone or in "
+                   "pairs (the archive is ID.zip or ID1_ID2.zip)")
     for i, a in enumerate(authors, 1):
         if _PLACEHOLDER_NAME.search(a["name"]):
             out.append(f"_quarto.yml: author {i}'s name {a['name']!r} is a placeholder; "
                        "write the student's name")
-        sid = a.get("id", "")
-        if not re.fullmatch(r"\d+", sid) or set(sid) == {"0"}:
-            out.append(f"_quarto.yml: author {i}'s id {sid!r} is a placeholder or not a number; "
-                       "write the student ID")
-    for name in FILES:
+        sid = a["id"]
+        if sid is not None and not isinstance(sid, str):
+            out.append(f"_quarto.yml: author {i}'s id {sid!r} is not in quotes (YAML may change "
+                       f"a number: leading zeros are lost); write id: \"...\"")
+        elif not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid) or set(sid) == {"0"}:
+            out.append(f"_quarto.yml: author {i}'s id {sid!r} is a placeholder or not a student "
+                       "ID (5 to 10 digits); write the student ID")
+    ids = [a["id"] for a in authors]
+    if len(ids) == 2 and ids[0] == ids[1]:
+        out.append("_quarto.yml: both authors have the same id")
+    return out
+
+
+def pdf_text(path: Path) -> str:
+    """The text of every page of a PDF (pypdf); SubmissionError if it cannot be read."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        raise SubmissionError("pypdf is not installed; run `make venv` (or pip install pypdf)"
+                              ) from None
+    try:
+        reader = PdfReader(str(path))
+        return "\n".join(page.extract_text() or "" for page in reader.pages)
+    except Exception as err:  # noqa: BLE001 - pypdf raises many kinds on a damaged file
+        raise SubmissionError(f"{path.name} cannot be read as a PDF ({type(err).__name__}: "
+                              f"{err}); run `make report` again") from None
+
+
+def problems(root: Path, allow_built_data: bool = False) -> list[str]:
+    """Every reason the submission cannot be packed yet (empty when it can)."""
+    try:
+        out = author_problems(students(root))
+    except SubmissionError as err:
+        out = [str(err)]
+    for name in FILES + GENERATED_EXTRAS:
         if not (root / name).is_file():
-            hint = " (run `make report`)" if name.endswith((".pdf", ".csv")) else ""
+            hint = "" if name in ("README.md", "report.qmd", "_quarto.yml") else \
+                " (run `make report`)"
             out.append(f"{name} is missing{hint}")
     for folder in FOLDERS:
         if not _source_files(root, folder):
@@ -83,37 +150,45 @@ def problems(root: Path) -> list[str]:
                        f"{f' and {len(newer) - 1} more' if len(newer) > 1 else ''}; "
                        "re-run `make report`")
     for name in PREDICTIONS:
-        path = root / name
-        if not path.is_file():
-            continue
-        if path.with_name(name + ".quick").exists():
+        if (root / (name + ".quick")).exists():
             out.append(f"{name} is a quick-mode output ({name}.quick exists); run `make report` "
                        "without FMNIST_QUICK")
-        lines = path.read_text(encoding="utf-8").splitlines()
-        bad = next((i for i, s in enumerate(lines, 1) if not re.fullmatch(r"[0-9]", s)), None)
-        if not lines or bad:
-            out.append(f"{name}:{bad or 1}: expected one class 0-9 per line")
-    return out
+    if not (root / MANIFEST_NAME).is_file():
+        return out  # reported above as missing; nothing below can be checked without it
+    out += check_manifest(root, allow_built_data=allow_built_data)
+    if pdf.is_file():
+        try:
+            manifest = read_manifest(root)
+            out += check_report_text(pdf_text(pdf), manifest)
+        except DataError:
+            pass  # check_manifest has said what is wrong with the manifest
+        except SubmissionError as err:
+            out.append(str(err))
+    return list(dict.fromkeys(out))
 
 
 def archive_name(root: Path) -> str:
     return "_".join(a["id"] for a in students(root)) + ".zip"
 
 
-def pack(root: Path) -> Path:
-    """Check, then write the archive into `root`; returns its path."""
-    found = problems(root)
+def members(root: Path) -> list[Path]:
+    paths = [root / f for f in FILES + GENERATED_EXTRAS]
+    for folder in FOLDERS:
+        paths += _source_files(root, folder)
+    paths.append(root / "tools" / "__init__.py")
+    paths.append(root / "tools" / "submission.py")
+    return [p for p in paths if p.is_file()]
+
+
+def pack(root: Path, allow_built_data: bool = False) -> Path:
+    """Check, then write the archive into `root` (atomically); returns its path."""
+    found = problems(root, allow_built_data)
     if found:
         raise SubmissionError("cannot pack the submission yet:\n  - " + "\n  - ".join(found))
     target = root / archive_name(root)
-    members = [root / f for f in FILES]
-    for folder in FOLDERS:
-        members += _source_files(root, folder)
-    members.append(root / "tools" / "__init__.py")
     with atomic_write(target, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in members:
-            if path.is_file():
-                zf.write(path, path.relative_to(root).as_posix())
+        for path in members(root):
+            zf.write(path, path.relative_to(root).as_posix())
     return target
 
 
@@ -121,11 +196,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.submission", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=".", help="the project folder")
+    parser.add_argument("--allow-built-data", action="store_true",
+                        help="pack even though data/*.csv were built from Debian's package, "
+                             "not supplied by the course (the predictions are then not for "
+                             "the course's test.csv)")
     args = parser.parse_args(argv)
     try:
-        target = pack(Path(args.root).resolve())
+        target = pack(Path(args.root).resolve(), args.allow_built_data)
     except SubmissionError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
         return 2
     with zipfile.ZipFile(target) as zf:
         n = len(zf.namelist())
