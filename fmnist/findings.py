@@ -17,7 +17,7 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "augment": "augmentation", "epochs": "epochs", "patience": "patience"}
 VARIANTS = {"final": "the final recipe", "no_dropout": "without dropout",
             "no_augmentation": "without flips", "no_momentum_schedule":
-            "plain GD (no momentum, constant step)", "narrow": "narrower hidden layer"}
+            "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
 
 
 def n_val(results: Results) -> int:
@@ -27,8 +27,17 @@ def n_val(results: Results) -> int:
 
 
 def stats(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """{factor: over_seeds(runs)} for a dict of one-factor sweeps."""
-    return {f: over_seeds(df) for f, df in frames.items() if f != "activation"}
+    """{factor: over_seeds(runs)} for a dict of one-factor sweeps, rows in order of the
+    factor's value."""
+    return {f: over_seeds(df).sort_values(f, key=_order, kind="stable").reset_index(drop=True)
+            for f, df in frames.items() if f != "activation"}
+
+
+def _order(values: pd.Series) -> pd.Series:
+    """Sort key: numbers by value, anything else in its first-seen order."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    return values.map({v: i for i, v in enumerate(dict.fromkeys(values))})
 
 
 def sweep_table(frames: dict[str, pd.DataFrame], base: dict) -> str:
@@ -138,8 +147,8 @@ def finals_table(results: Results) -> str:
                      f"{A.flops_per_epoch(kind, best.config, n_train) / 1e9:.1f}",
                      A.pm(st["mean"], st["sd"]), A.pct(best.val_acc), str(best.best_epoch)])
     return A.md_table(pd.DataFrame(rows, columns=[
-        "model", "parameters", "GFLOP per epoch", "validation (3 seeds)",
-        "submitted model (seed 0)", "kept epoch"]), ["l", "r", "r", "r", "r", "r"])
+        "model", "parameters", "GFLOP/epoch", "validation, all seeds", "seed 0", "epoch"]),
+        ["l", "r", "r", "r", "r", "r"])
 
 
 def overfitting_sentence(history: pd.DataFrame) -> str:
@@ -246,11 +255,41 @@ def files_sentence(files: dict) -> str:
             "best available estimate of it.")
 
 
-def conclusions(results: Results) -> str:
+def ranking_sentence(frames: dict[str, pd.DataFrame], nval: int) -> str:
+    """Which factors change the mean accuracy by more than noise, largest effect first, and
+    which do not (diverged settings left out)."""
+    effects = []
+    for f, st in stats(frames).items():
+        v = A.factor_verdict(st, f, nval)
+        effects.append((f, v["range"], bool(v["worse"])))
+    matter = [f"the {NAMES.get(f, f)} ({A.pts(r)})" for f, r, real in
+              sorted(effects, key=lambda e: -e[1]) if real]
+    idle = [f"the {NAMES.get(f, f)}" for f, _, real in effects if not real]
+    out = ("the settings that move the accuracy beyond noise are, by the range they span, "
+           + A.series(matter)) if matter else "no setting moves the accuracy beyond noise"
+    if idle:
+        out += f"; {A.series(idle, last='and')} change it only within noise"
+    return out
+
+
+def hardest_classes_sentence(y_true, predictions: dict) -> str:
+    """Whether both models find the same two classes hardest, said from the numbers."""
+    from fmnist.data import CLASS_NAMES
+
+    worst = {k: [CLASS_NAMES[i] for i in np.argsort(A.per_class_accuracy(y_true, v))[:2]]
+             for k, v in predictions.items()}
+    sets = [set(w) for w in worst.values()]
+    if all(s == sets[0] for s in sets):
+        return f"Both models find the same two classes hardest: {A.series(sorted(sets[0]))}."
+    return " ".join(f"The hardest classes of {k} are {A.series(w)}." for k, w in worst.items())
+
+
+def conclusions(results: Results, y_val, predictions: dict) -> str:
     """The closing paragraph, every comparison worded by the noise rule."""
+    nval = n_val(results)
     lr_best, nn_best = results.best["logreg"], results.best["nn"]
     lr_st, nn_st = over_seeds(lr_best.runs).iloc[0], over_seeds(nn_best.runs).iloc[0]
-    c = A.compare_rows(nn_st, lr_st, n_val(results))
+    c = A.compare_rows(nn_st, lr_st, nval)
     abl = ablation(results)
     real = [VARIANTS.get(r["variant"], r["variant"]) for _, r in abl.iterrows()
             if r["comparison"] is not None and not r["comparison"].tie
@@ -258,13 +297,11 @@ def conclusions(results: Results) -> str:
     return (f"Multinomial logistic regression reaches {A.pm(lr_st['mean'], lr_st['sd'])} "
             f"validation accuracy over seeds, and the network with one hidden layer "
             f"{A.pm(nn_st['mean'], nn_st['sd'])}: {A.wording(c)} logistic regression. "
-            "For logistic regression the learning rate matters most and the penalties change "
-            "little. For the network, "
-            + (f"the ablation shows the recipe losing clearly when trained "
-               f"{A.series(real, last='or')}" if real else
-               "no single aid of the final recipe makes a difference beyond noise")
-            + ". Both models find the same classes hardest: upper-body garments whose "
-            "distinguishing details are a few pixels wide.")
+            f"For logistic regression, {ranking_sentence(results.logreg, nval)}. For the "
+            f"network, {ranking_sentence(results.nn, nval)}. In the final recipe, "
+            + (f"the ablation loses clearly {A.series(real, last='or')}" if real else
+               "no single aid makes a difference beyond noise in the ablation")
+            + ". " + hardest_classes_sentence(y_val, predictions))
 
 
 def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:
