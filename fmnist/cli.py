@@ -18,6 +18,22 @@ from fmnist import quickmode
 from fmnist.data import DataError, default_data_dir
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error style: one line `prog: error: ...`, exit status 2
+    (argparse would print the whole usage first; `--help` still shows it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: ...)" to an option's help unless the help already states its default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        return text if "default" in text else super()._get_help_string(action)
+
+
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, type=Path,
                         help="folder holding train.csv and test.csv (default: $FMNIST_DATA_DIR "
@@ -25,16 +41,23 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _nonnegative_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number strictly between 0 and 1, got {text!r}")
     return value
 
 
@@ -87,7 +110,8 @@ def train_arguments(parser) -> None:
     S = argparse.SUPPRESS
 
     def default(name):
-        values = {kind: d[name] for kind, d in defaults.items() if name in d}
+        values = {kind: "none" if d[name] is None else d[name]
+                  for kind, d in defaults.items() if name in d}
         if len(set(map(repr, values.values()))) == 1:
             return f"default: {next(iter(values.values()))}"
         return "default: " + ", ".join(f"{v} for {k}" for k, v in values.items())
@@ -132,7 +156,8 @@ def train_arguments(parser) -> None:
     parser.add_argument("--out", metavar="FILE", type=Path, default=None,
                         help="write test predictions here, one class per line (default: none)")
     parser.add_argument("--save", metavar="NPZ", type=Path, default=None,
-                        help="save the trained model: weights, settings, scaler, history")
+                        help="save the trained model: weights, settings, scaler, history "
+                             "(default: none)")
 
 
 def build_model(args: argparse.Namespace):
@@ -253,13 +278,13 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fmnist",
-                                     description="Fashion-MNIST from scratch in NumPy.")
+    parser = _Parser(prog="python -m fmnist",
+                     description="Fashion-MNIST from scratch in NumPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     runners = {}
     for name, (help_text, load) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=_HelpFormatter)
         add_arguments, runners[name] = load()
         add_arguments(p)
     args = parser.parse_args(argv)

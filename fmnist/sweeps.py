@@ -49,17 +49,29 @@ class DataSpec:
 _SPEC_MEMO: dict = {}
 
 
+def _file_signature(path: str):
+    """Size, modification time and inode of a file (None if it cannot be read)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def _load_spec(spec: DataSpec):
+    """((X_tr, X_val, y_tr, y_val), fingerprint) of `spec`, memoised while the file is
+    unchanged (a long-lived process, such as a notebook kernel, sees a rebuilt train.csv)."""
     from fmnist.data import load_train, train_val_split
 
-    if spec not in _SPEC_MEMO:
+    memo_key = (spec, _file_signature(spec.train_path))
+    if memo_key not in _SPEC_MEMO:
         X, y = load_train(spec.train_path)
         X_tr, X_val, y_tr, y_val = train_val_split(X, y, spec.val_fraction, random_state=0)
         n = spec.n_train if spec.subset is None else min(spec.subset, spec.n_train or spec.subset)
         arrays = (X_tr[:n], X_val[:spec.n_val], y_tr[:n], y_val[:spec.n_val])
         _SPEC_MEMO.clear()
-        _SPEC_MEMO[spec] = (arrays, runcache.fingerprint(*arrays))
-    return _SPEC_MEMO[spec]
+        _SPEC_MEMO[memo_key] = (arrays, runcache.fingerprint(*arrays))
+    return _SPEC_MEMO[memo_key]
 
 
 def _fit(kind: str, config: dict, spec: DataSpec, key: str, folder: str, keep_model: bool,

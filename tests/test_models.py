@@ -6,17 +6,8 @@ import numpy as np
 import pytest
 
 from fmnist.data import DataError, Standardizer
-from fmnist.models import MLP, LogisticRegression, load_model
-
-
-def toy_data(n=600, seed=0, noise=60):
-    """Learnable fake images: one random prototype per class plus pixel noise, uint8 (n, 784)."""
-    rng = np.random.default_rng(seed)
-    protos = rng.integers(0, 256, (10, 784))
-    y = np.arange(n) % 10
-    rng.shuffle(y)
-    X = np.clip(protos[y] + rng.normal(0, noise, (n, 784)), 0, 255).astype(np.uint8)
-    return X, y.astype(np.int64)
+from fmnist.models import MLP, MODELS, LogisticRegression, load_model
+from tests.synth import toy_data
 
 
 @pytest.fixture(scope="module")
@@ -169,29 +160,89 @@ def test_unfitted_model_says_so(tmp_path):
         LogisticRegression().save(tmp_path / "m.npz")
 
 
-@pytest.mark.parametrize("kwargs,match", [
+BAD_HYPERPARAMETERS = [
     ({"activation": "swish"}, "unknown activation 'swish'"),
     ({"hidden": 0}, "hidden must be a positive integer"),
+    ({"hidden": 2.0}, "hidden must be a positive integer"),
     ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
     ({"lr": -1}, "lr must be a positive number"),
     ({"lr": float("nan")}, "lr must be a positive number"),
     ({"batch_size": 2.5}, "batch_size must be a positive integer"),
     ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": True}, "epochs must be a positive integer"),
+    ({"patience": 0}, "patience must be None or a positive integer"),
+    ({"patience": 1.5}, "patience must be None or a positive integer"),
     ({"l2": -0.1}, "l2 must be a number >= 0"),
-    ({"momentum": 1.0}, "momentum"),
+    ({"l1": "0.1"}, "l1 must be a number >= 0"),
+    ({"momentum": 1.0}, r"momentum must be in \[0, 1\)"),
     ({"lr_schedule": "step"}, "lr_schedule must be one of"),
     ({"augment": "rotate"}, "augment must be one of"),
-])
-def test_bad_hyperparameters(kwargs, match):
+    ({"random_state": -1}, "random_state must be None or an integer >= 0"),
+]
+
+
+@pytest.mark.parametrize("kwargs,match", BAD_HYPERPARAMETERS)
+def test_bad_hyperparameters_are_stored_then_refused_by_fit(kwargs, match):
+    """scikit-learn's convention: the constructor stores, `fit` validates."""
+    X, y = toy_data(20)
+    m = MLP(**kwargs)
+    assert {k: m.get_params()[k] for k in kwargs} == kwargs
     with pytest.raises(ValueError, match=match):
-        MLP(**kwargs)
+        m.fit(X, y)
+    assert not hasattr(m, "scaler_")  # refused before any work
 
 
-def test_set_params_checks_names_and_values():
+@pytest.mark.parametrize("kwargs,match", [
+    kw for kw in BAD_HYPERPARAMETERS if set(kw[0]) <= set(LogisticRegression().get_params())])
+def test_logistic_regression_validates_its_shared_hyperparameters(kwargs, match):
+    X, y = toy_data(20)
+    with pytest.raises(ValueError, match=match):
+        LogisticRegression(**kwargs).fit(X, y)
+
+
+def test_each_model_validates_only_its_own_hyperparameters():
+    assert "hidden" not in LogisticRegression().get_params()
+    with pytest.raises(TypeError):
+        LogisticRegression(hidden=3)
+    X, y = toy_data(20)
+    MLP(hidden=3, epochs=1, patience=None).fit(X, y)  # None: no early stopping
+    LogisticRegression(epochs=1, patience=2, random_state=None).fit(X, y)
+
+
+def test_set_params_checks_names_and_fit_checks_values():
     with pytest.raises(ValueError, match="unknown hyper-parameter"):
         LogisticRegression().set_params(hidden=3)
-    with pytest.raises(ValueError, match="epochs"):
-        MLP().set_params(epochs=-1)
+    m = MLP().set_params(epochs=-1)
+    assert m.epochs == -1
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        m.fit(*toy_data(20))
+
+
+def test_registry_n_params_and_dropout_masks():
+    assert MODELS == {"logreg": LogisticRegression, "nn": MLP}
+    X, y = toy_data(40)
+    assert LogisticRegression(epochs=1).fit(X, y).n_params == 784 * 10 + 10
+    assert MLP(hidden=7, epochs=1).fit(X, y).n_params == 784 * 7 + 7 + 7 * 10 + 10
+    with pytest.raises(RuntimeError, match="not fitted"):
+        MLP().n_params  # noqa: B018
+    rng = np.random.default_rng(0)
+    assert LogisticRegression(epochs=1).fit(X, y).sample_dropout(5, rng) is None
+    assert MLP(hidden=7, epochs=1).fit(X, y).sample_dropout(5, rng) is None  # dropout 0
+    mask = MLP(hidden=7, dropout=0.5, epochs=1).fit(X, y).sample_dropout(500, rng)
+    assert mask.shape == (500, 7) and mask.dtype == np.float32
+    assert set(np.unique(mask)) == {0.0, 2.0}  # inverted dropout: kept units scaled by 1/(1-p)
+    assert 0.45 < np.mean(mask == 0) < 0.55
+
+
+def test_scaled_pixels_are_refused_with_a_clear_error(data):
+    """A model fitted on raw pixels would silently misread X / 255 as nearly black images."""
+    X, Xv, y, yv = data
+    m = MLP(hidden=8, epochs=1).fit(X, y)
+    for call in (lambda: m.score(Xv / 255, yv), lambda: m.predict(Xv / 255),
+                 lambda: m.predict_proba(Xv / 255), lambda: MLP(epochs=1).fit(X / 255, y)):
+        with pytest.raises(ValueError, match=r"fractional values .*already scaled \(X / 255\?\)"):
+            call()
+    assert m.score(Xv.astype(np.float64), yv) == m.score(Xv, yv)  # whole-number floats are fine
 
 
 @pytest.mark.parametrize("X,y,match", [

@@ -12,10 +12,11 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from conftest import make_images, run_cli, write_train_csv  # noqa: E402
 
+from fmnist import cli  # noqa: E402
 from fmnist.data import CLASS_NAMES  # noqa: E402
 from fmnist.plots import plot_examples  # noqa: E402
+from tests.synth import make_images, write_train_csv  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -78,17 +79,26 @@ def test_saved_png_is_at_least_150_dpi(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["examples.png"]  # no temporary left
 
 
-def test_figure_command_reads_train_csv_and_writes_the_png(tmp_path):
+def test_figure_command_reads_train_csv_and_writes_the_png(tmp_path, capsys):
     X, y = make_images(per_class=4)
     write_train_csv(tmp_path / "train.csv", X, y)
     out = tmp_path / "out" / "grid.png"
-    proc = run_cli("figure", "--data-dir", str(tmp_path), "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    assert cli.main(["figure", "--data-dir", str(tmp_path), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert str(out) in proc.stdout
+    assert capsys.readouterr().out == f"wrote {out}\n"
 
 
-def test_figure_command_without_data_exits_2(tmp_path):
-    proc = run_cli("figure", "--data-dir", str(tmp_path), "--out", str(tmp_path / "x.png"))
-    assert proc.returncode == 2 and "file not found" in proc.stderr
-    assert "Traceback" not in proc.stderr and not (tmp_path / "x.png").exists()
+def test_figure_command_without_data_exits_2_with_one_line(tmp_path, capsys):
+    assert cli.main(["figure", "--data-dir", str(tmp_path), "--out",
+                     str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "file not found" in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_figure_command_refuses_a_folder_as_output_before_reading(tmp_path, capsys):
+    (tmp_path / "figs").mkdir()
+    assert cli.main(["figure", "--data-dir", str(tmp_path), "--out",
+                     str(tmp_path / "figs")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a folder" in err  # not "file not found": no reading

@@ -1,26 +1,22 @@
-"""The training engine: divergence, schedules, updates, augmentation, restore-best, the CLI."""
+"""The training engine: divergence, schedules, updates, augmentation, restore-best (the
+`train` command's tests are in test_cli.py)."""
 
-import argparse
 import math
 import warnings
 
 import numpy as np
 import pytest
 
-from fmnist import cli
-from fmnist._io import read_predictions
 from fmnist.data import IMAGE_SHAPE
 from fmnist.models import MLP, LogisticRegression
 from fmnist.training import (
     TrainingDiverged,
     _update,
-    add_arguments,
     augment_batch,
-    build_model,
     format_record,
     learning_rate,
 )
-from tests.test_models import toy_data
+from tests.synth import toy_data
 
 
 @pytest.fixture(scope="module")
@@ -170,75 +166,3 @@ def test_format_record_without_validation():
            "val_acc": math.nan, "seconds": 1.25, "lr": 0.1}
     line = format_record(rec, 10)
     assert line.startswith("epoch   3/10  train loss 0.5000 acc 0.8000") and "val" not in line
-
-
-# ---------------------------------------------------------------------------- the CLI
-
-def parse(argv):
-    p = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_arguments(p)
-    return p, p.parse_args(argv)
-
-
-def test_cli_defaults_are_the_constructor_defaults():
-    _, args = parse(["--model", "nn"])
-    assert build_model(args).get_params() == MLP().get_params()
-    _, args = parse(["--model", "lr"])
-    assert build_model(args).get_params() == LogisticRegression().get_params()
-    _, args = parse(["--model", "nn", "--hidden", "7", "--lr", "0.5", "--augment", "none",
-                     "--nesterov", "--restore-best", "--seed", "4", "--batch-size", "9"])
-    got = build_model(args).get_params()
-    assert got == {**MLP().get_params(), "hidden": 7, "lr": 0.5, "nesterov": True,
-                   "restore_best": True, "random_state": 4, "batch_size": 9}
-
-
-def test_cli_help_shows_every_default():
-    p, _ = parse([])
-    text = " ".join(p.format_help().split())
-    assert "None" not in text
-    for fragment in (f"default: {MLP().hidden}", f"default: {MLP().lr} for nn, "
-                     f"{LogisticRegression().lr} for lr", "(default: 0.1)", "(default: nn)"):
-        assert fragment in text, fragment
-
-
-def test_cli_rejects_nn_options_for_lr():
-    _, args = parse(["--model", "lr", "--hidden", "10"])
-    with pytest.raises(ValueError, match="--hidden applies to --model nn only"):
-        build_model(args)
-
-
-def test_cli_trains_and_writes_predictions(tmp_path, capsys):
-    X, y = toy_data(300, seed=5)
-    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
-    np.savetxt(train, np.column_stack([y, X]), fmt="%d", delimiter=",")
-    np.savetxt(test, X[:37], fmt="%d", delimiter=",")
-    out, model_file = tmp_path / "pred.csv", tmp_path / "m.npz"
-    rc = cli.main(["train", "--model", "nn", "--hidden", "16", "--epochs", "2",
-                   "--train", str(train), "--test", str(test), "--out", str(out),
-                   "--save", str(model_file)])
-    assert rc == 0
-    stdout = capsys.readouterr().out
-    assert sum(ln.startswith("epoch ") for ln in stdout.splitlines()) == 2
-    assert "validation accuracy" in stdout
-    pred = read_predictions(out)
-    assert pred.shape == (37,) and pred.dtype == np.int64
-    assert out.read_text().splitlines()[0].isdigit()
-    from fmnist.models import load_model
-    np.testing.assert_array_equal(load_model(model_file).predict(X[:37]), pred)
-
-
-def test_cli_divergence_exits_1(tmp_path, capsys):
-    X, y = toy_data(200, seed=6)
-    train = tmp_path / "train.csv"
-    np.savetxt(train, np.column_stack([y, X]), fmt="%d", delimiter=",")
-    rc = cli.main(["train", "--model", "lr", "--lr", "1e30", "--epochs", "2",
-                   "--train", str(train)])
-    assert rc == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "diverged at epoch 1" in err
-
-
-def test_cli_bad_option_value_exits_2(tmp_path, capsys):
-    assert cli.main(["train", "--model", "nn", "--dropout", "1.5",
-                     "--train", str(tmp_path / "missing.csv")]) == 2
-    assert "dropout must be in [0, 1)" in capsys.readouterr().err
