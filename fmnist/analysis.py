@@ -41,7 +41,8 @@ def pm(mean: float, sd: float, digits: int = 1) -> str:
 
 
 def num(x) -> str:
-    """A setting as it reads best in prose and tables: 1e-05, 0.001, 0.1, 128, relu, none."""
+    """A setting as it reads best in prose and tables: 1e-05 -> '1e-5', 2.5e-05 -> '2.5e-5',
+    0.001, 0.1, 128.0 -> '128', 0.0 -> '0', 'relu', None -> 'none', True -> 'yes'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "none"
     if isinstance(x, bool):
@@ -53,8 +54,8 @@ def num(x) -> str:
         if x.is_integer() and abs(x) < 1e4:
             return str(int(x))
         if abs(x) < 1e-3 or abs(x) >= 1e4:
-            m, e = f"{x:.0e}".split("e")
-            return f"{m}e{int(e)}"
+            m, e = f"{x:.5e}".split("e")  # every digit the value has (up to 6), not rounded to 1
+            return f"{m.rstrip('0').rstrip('.')}e{int(e)}"
         return f"{x:g}"
     return str(x)
 
@@ -108,6 +109,9 @@ def compare(a_mean: float, a_sd: float, a_n: int, b_mean: float, b_sd: float, b_
     sqrt(sd_a^2 / n_a + sd_b^2 / n_b), and larger than one binomial standard error of an
     accuracy on the n_val validation images; otherwise the two are tied.
     """
+    if not (np.isfinite(a_mean) and np.isfinite(b_mean)):
+        raise ValueError(f"cannot compare a missing mean (every seed diverged?): {a_mean} and "
+                         f"{b_mean}")
     diff = a_mean - b_mean
     se = math.sqrt(np.nan_to_num(a_sd) ** 2 / max(a_n, 1) + np.nan_to_num(b_sd) ** 2
                    / max(b_n, 1))
@@ -122,11 +126,14 @@ def compare_rows(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
 
 
 def wording(c: Comparison, higher: str = "higher than", lower: str = "lower than",
-            tie: str = "tied with") -> str:
-    """'1.2 points higher than', '0.4 points lower than' or 'tied with (0.1 points apart)'."""
+            tie: str = "tied with", other: str | None = None) -> str:
+    """'1.2 points higher than', '0.4 points lower than' or 'tied with (0.10 points apart,
+    within noise)'; given the `other` thing compared with, it is put where it reads: '1.2
+    points higher than X', 'tied with X (0.10 points apart, within noise)'."""
+    obj = f" {other}" if other else ""
     if c.tie:
-        return f"{tie} ({pts(c.diff, 2)} apart, within noise)"
-    return f"{pts(c.diff)} {higher if c.diff > 0 else lower}"
+        return f"{tie}{obj} ({pts(c.diff, 2)} apart, within noise)"
+    return f"{pts(c.diff)} {higher if c.diff > 0 else lower}{obj}"
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -141,6 +148,10 @@ def factor_verdict(stats: pd.DataFrame, factor: str, n_val: int) -> dict:
     """The best value of a factor by mean, the values tied with it, and the clearly worse ones
     (each compared with the best by `compare`); diverged values are listed apart."""
     ok = stats[(stats["diverged"] == 0) & stats["mean"].notna()]
+    diverged = list(stats.loc[stats["diverged"] > 0, factor])
+    if ok.empty:
+        return {"best": None, "best_row": None, "tied": [], "worse": [], "diverged": diverged,
+                "range": 0.0}
     best = ok.loc[ok["mean"].idxmax()]
     tied, worse = [], []
     for _, row in ok.iterrows():
@@ -148,14 +159,15 @@ def factor_verdict(stats: pd.DataFrame, factor: str, n_val: int) -> dict:
             continue
         (tied if compare_rows(row, best, n_val).tie else worse).append(row[factor])
     return {"best": best[factor], "best_row": best, "tied": tied, "worse": worse,
-            "diverged": list(stats.loc[stats["diverged"] > 0, factor]),
-            "range": ok["mean"].max() - ok["mean"].min()}
+            "diverged": diverged, "range": ok["mean"].max() - ok["mean"].min()}
 
 
 def factor_sentence(stats: pd.DataFrame, factor: str, n_val: int, fmt=num) -> str:
     """One sentence on a factor: the best value, what it ties with, what is clearly worse."""
     v = factor_verdict(stats, factor, n_val)
     best = v["best_row"]
+    if best is None:
+        return f"every value diverged ({series(v['diverged'], fmt)})"
     out = f"{fmt(v['best'])} has the highest mean ({pm(best['mean'], best['sd'])})"
     if v["tied"]:
         out += f", tied within noise with {series(v['tied'], fmt)}"
@@ -177,7 +189,9 @@ def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | N
         value = fmt(r[factor]) + (" (base)" if base_value is not None and r[factor] == base_value
                                   else "")
         if r["diverged"]:
-            rows.append([value, "diverged", "-", "-", "-"])
+            some = (f" ({r['diverged']:.0f} of {r['seeds']:.0f} seeds)"
+                    if "seeds" in r and r["diverged"] < r["seeds"] else "")
+            rows.append([value, "diverged" + some, "-", "-", "-"])
             continue
         flag = " †" if r["at_last_epoch"] else ""
         rows.append([value, pm(r["mean"], r["sd"]), pct(r["train_acc"]),
@@ -246,7 +260,8 @@ def top_confusions(C: np.ndarray, k: int = 3) -> list[tuple[str, str, int]]:
 def share_within(C: np.ndarray, classes: list[int]) -> float:
     """Share of all errors whose true and predicted classes are both in `classes`."""
     off = off_diagonal(C)
-    return float(off[np.ix_(classes, classes)].sum() / off.sum())
+    total = off.sum()
+    return float(off[np.ix_(classes, classes)].sum() / total) if total else float("nan")
 
 
 def per_class_table(y_true, predictions: dict) -> str:

@@ -17,7 +17,6 @@ import os
 import re
 import stat
 import sys
-import unicodedata
 import warnings
 from pathlib import Path
 
@@ -25,15 +24,14 @@ import numpy as np
 import pandas as pd
 
 from fmnist._io import atomic_write
-from fmnist.schema import CLASS_NAMES, N_CLASSES, N_PIXELS, DataError
+from fmnist.csvcheck import count_message, describe_row, line_problem, n_columns
+from fmnist.schema import CLASS_NAMES, N_CLASSES, DataError
 
 # The course's train.csv is about 125 MB (at most 4 bytes per value: 56,000 x 785 x 4 = 176 MB).
 MAX_CSV_BYTES = 1 << 30
 _CACHE_VERSION = 2
-_INT = re.compile(rb"[+-]?[0-9]+")
 _INT_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _ALLOWED_BYTES = b"0123456789+-, \t\r\n"
-_NOT_PRINTABLE_ASCII = re.compile(rb"[^\x20-\x7e\t\r\n]")
 _BLANK = b" \t\r\n"
 _BLOCK_LINES = 1000
 
@@ -156,16 +154,6 @@ def _sniff(path: Path, raw: bytes) -> None:
 # ---------------------------------------------------------------- parsing
 
 
-def n_columns(kind: str) -> int:
-    return N_PIXELS + 1 if kind == "train" else N_PIXELS
-
-
-def describe_row(kind: str) -> str:
-    if kind == "train":
-        return "a label 0..9 then 784 pixel values 0..255, separated by commas"
-    return "784 pixel values 0..255 separated by commas, no label"
-
-
 def first_line(raw: bytes) -> tuple[int, str | None, int]:
     """0-based index, text and end offset of the first non-blank line (text None if none)."""
     pos, index = 0, 0
@@ -235,13 +223,6 @@ def _parse_block(body: bytes, kind: str) -> np.ndarray | None:
     return np.ascontiguousarray(M)
 
 
-def column_name(kind: str, j: int) -> str:
-    """Human name of 0-based column j."""
-    if kind == "train":
-        return "column 1 (the label)" if j == 0 else f"column {j + 1} (pixel {j})"
-    return f"column {j + 1} (pixel {j + 1})"
-
-
 def _problem(path: Path, kind: str, raw: bytes, header_index: int | None) -> DataError:
     """Second pass, only for a bad file: the DataError for its first bad line.
 
@@ -254,75 +235,17 @@ def _problem(path: Path, kind: str, raw: bytes, header_index: int | None) -> Dat
         n = len(lines[header_index].split(b","))
         if n != n_columns(kind):
             return DataError(f"{path}, line {header_index + 1}: header with "
-                             + _count_message(kind, n))
+                             + count_message(kind, n))
         start = header_index + 1
     for block_start in range(start, len(lines), _BLOCK_LINES):
         block = lines[block_start : block_start + _BLOCK_LINES]
         if _parse_block(b"\n".join(block), kind) is not None:
             continue
         for lineno, line in enumerate(block, start=block_start + 1):
-            error = _line_problem(f"{path}, line {lineno}", line, kind)
+            error = line_problem(f"{path}, line {lineno}", line, kind)
             if error is not None:
                 return error
     return DataError(f"{path}: could not be read as {describe_row(kind)}; check the file")
-
-
-def _character(line: bytes, pos: int) -> str:
-    """Human name of the (possibly multi-byte UTF-8) character starting at byte `pos`."""
-    for size in range(1, 5):
-        try:
-            ch = line[pos : pos + size].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        name = unicodedata.name(ch, "a control character" if ord(ch) < 32 else "unnamed")
-        shown = repr(ch) if ch.isprintable() else f"{ord(ch):#04x}"
-        return f"the character {shown} (U+{ord(ch):04X} {name})"
-    return f"the byte 0x{line[pos]:02x}, which is not UTF-8 text"
-
-
-def _line_problem(where: str, line: bytes, kind: str) -> DataError | None:
-    """What is wrong with one data line (bytes), or None if it is fine (or blank)."""
-    line = line.strip(_BLANK)
-    if not line:
-        return None
-    cells = line.split(b",")
-    if len(cells) != n_columns(kind):
-        return DataError(where + ": " + _count_message(kind, len(cells)))
-    bad = _NOT_PRINTABLE_ASCII.search(line)
-    if bad is not None:
-        j = line[: bad.start()].count(b",")
-        return DataError(f"{where}: {column_name(kind, j)} contains {_character(line, bad.start())}"
-                         "; values must be written with the plain digits 0-9 and separated by "
-                         "commas (save the file again as plain CSV)")
-    for j, raw_cell in enumerate(cells):
-        cell_bytes = raw_cell.strip(_BLANK)
-        cell = cell_bytes.decode("ascii")
-        if not cell_bytes:
-            return DataError(f"{where}: {column_name(kind, j)} is empty; every row needs "
-                             f"{describe_row(kind)}")
-        is_int = _INT.fullmatch(cell_bytes) is not None
-        if kind == "train" and j == 0:
-            if not is_int or not 0 <= int(cell) < N_CLASSES:
-                return DataError(f"{where}: label {cell!r} is not an integer 0..9 (one of the "
-                                 f"classes {', '.join(CLASS_NAMES)}); fix or delete the line")
-        elif not is_int:
-            return DataError(f"{where}: {column_name(kind, j)} is {cell!r}, not an integer; "
-                             "pixels must be integers 0..255")
-        elif not 0 <= int(cell) <= 255:
-            return DataError(f"{where}: {column_name(kind, j)} is {cell}, outside 0..255; "
-                             "pixels must be integers 0..255")
-    return None
-
-
-def _count_message(kind: str, n: int) -> str:
-    if kind == "test" and n == N_PIXELS + 1:
-        return (f"{n} values where test.csv has 784: the file seems to include a label "
-                "column; the test file must hold only the 784 pixels (delete the first column)")
-    if kind == "train" and n == N_PIXELS:
-        return (f"{n} values where train.csv has 785: the label column seems to be missing; "
-                "each row must be a label 0..9 followed by 784 pixels")
-    return (f"{n} value{'' if n == 1 else 's'}, expected {n_columns(kind)} "
-            f"({describe_row(kind)}); fix the line or check that the file is comma-separated")
 
 
 def check_classes(path: Path, kind: str, M: np.ndarray) -> None:

@@ -9,12 +9,13 @@ import pandas as pd
 
 from fmnist import analysis as A
 from fmnist.experiments import Results
-from fmnist.sweeps import over_seeds
+from fmnist.sweeps import best_config_id, over_seeds
 
 NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
          "lr": "learning rate", "l2": "L2 coefficient", "l1": "L1 coefficient",
          "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
          "augment": "augmentation", "epochs": "epochs", "patience": "patience"}
+FLAT_LOSS = 0.002  # a validation loss that moves less than this after its lowest "stays flat"
 VARIANTS = {"final": "the final recipe", "no_dropout": "without dropout",
             "no_augmentation": "without flips", "no_momentum_schedule":
             "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
@@ -73,7 +74,7 @@ def activation_sentence(results: Results) -> str:
             continue
         c = A.compare_rows(r, best, n_val(results))
         parts.append(f"{r['activation']} (learning rate {A.num(r['lr'])}, "
-                     f"{A.pm(r['mean'], r['sd'])}) is {A.wording(c)} it")
+                     f"{A.pm(r['mean'], r['sd'])}) is {A.wording(c, other='it')}")
     return (f"{best['activation']} at learning rate {A.num(best['lr'])} has the highest mean "
             f"({A.pm(best['mean'], best['sd'])}); " + "; ".join(parts))
 
@@ -84,14 +85,18 @@ def grid_sentence(results: Results) -> str:
     nval = n_val(results)
     out = []
     for h, part in st.groupby("hidden", sort=True):
-        none = part[part["dropout"] == 0].iloc[0]
-        best = part.loc[part["mean"].idxmax()]
+        ok = part[(part["diverged"] == 0) & part["mean"].notna()]
+        none = ok[ok["dropout"] == 0]
+        if none.empty or len(ok) < 2:
+            out.append(f"with {h} units there is nothing to compare (diverged)")
+            continue
+        best = ok.loc[ok["mean"].idxmax()]
         if best["dropout"] == 0:
             out.append(f"with {h} units no dropout rate beats none")
             continue
-        c = A.compare_rows(best, none, nval)
-        out.append(f"with {h} units dropout {A.num(best['dropout'])} is {A.wording(c)} no "
-                   "dropout")
+        c = A.compare_rows(best, none.iloc[0], nval)
+        out.append(f"with {h} units dropout {A.num(best['dropout'])} is "
+                   f"{A.wording(c, other='no dropout')}")
     return "; ".join(out)
 
 
@@ -99,12 +104,12 @@ def search_table(results: Results) -> str:
     """The final network's candidates on the search subset, mean ± sd; the chosen one bold."""
     st = over_seeds(results.nn_search)
     factors = list(results.ctx.plan.nn_final_search)
-    best = st["mean"].idxmax()
+    chosen = best_config_id(results.nn_search)  # what run_all chose, not just the top mean
     rows = []
-    for i, r in st.iterrows():
+    for _, r in st.iterrows():
         cells = [A.num(r[f]) for f in factors] + [A.pm(r["mean"], r["sd"]),
                                                    f"{r['best_epoch']:.0f}"]
-        rows.append([f"**{c}**" for c in cells] if i == best else cells)
+        rows.append([f"**{c}**" for c in cells] if r["config_id"] == chosen else cells)
     return A.md_table(pd.DataFrame(rows, columns=[NAMES.get(f, f) for f in factors]
                                    + ["validation", "best epoch"]), ["r"] * (len(factors) + 2))
 
@@ -117,9 +122,14 @@ def ablation(results: Results) -> pd.DataFrame:
     st.insert(0, "variant", st["config_id"].map(names))
     final = st[st["variant"] == "final"].iloc[0]
     nval = n_val(results)
-    st["comparison"] = [None if r["variant"] == "final" else A.compare_rows(r, final, nval)
-                        for _, r in st.iterrows()]
+    st["comparison"] = [None if r["variant"] == "final" or not _finished(r) or not _finished(final)
+                        else A.compare_rows(r, final, nval) for _, r in st.iterrows()]
     return st
+
+
+def _finished(row) -> bool:
+    """Every seed of a configuration finished (none diverged), so it has a mean to compare."""
+    return row["diverged"] == 0 and bool(np.isfinite(row["mean"]))
 
 
 def ablation_table(results: Results) -> str:
@@ -127,7 +137,8 @@ def ablation_table(results: Results) -> str:
     rows = []
     for _, r in st.iterrows():
         c = r["comparison"]
-        effect = "" if c is None else f"{100 * c.diff:+.1f} ({'tie' if c.tie else 'real'})"
+        effect = ("diverged" if not _finished(r) else "" if c is None
+                  else f"{100 * c.diff:+.1f} ({'tie' if c.tie else 'real'})")
         rows.append([VARIANTS.get(r["variant"], r["variant"]), A.pm(r["mean"], r["sd"]),
                      A.pct(r["train_acc"]), f"{100 * (r['train_acc'] - r['mean']):.1f}", effect])
     return A.md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
@@ -152,18 +163,28 @@ def finals_table(results: Results) -> str:
 
 
 def overfitting_sentence(history: pd.DataFrame) -> str:
-    """Where validation loss stops falling while training loss goes on: said from the curve."""
+    """What the loss curves do after the lowest validation loss, said from the curves: still
+    falling at the last epoch, rising while the training loss falls (overfitting), or flat."""
     h = history.reset_index(drop=True)
+    if not np.isfinite(h["val_loss"]).any():
+        return "no validation loss was recorded"
     i = int(np.nanargmin(h["val_loss"]))
     after = h.iloc[i:]
+    if len(h) == 1:
+        return "only one epoch was run"
     if len(after) <= 1:
         return "the validation loss is still falling at the last epoch"
     train_drop = after["train_loss"].iloc[0] - after["train_loss"].iloc[-1]
     val_rise = after["val_loss"].iloc[-1] - after["val_loss"].iloc[0]
-    return (f"the validation loss is lowest at epoch {int(h['epoch'][i])}; after it the training "
-            f"loss falls by another {train_drop:.3f} while the validation loss "
-            f"{'rises by ' + f'{val_rise:.3f}' if val_rise > 0.002 else 'stays flat'}, "
-            "which is overfitting")
+    out = f"the validation loss is lowest at epoch {int(h['epoch'][i])}; after it "
+    if train_drop <= 0:
+        return out + ("the training loss does not fall any further either (it changes by "
+                      f"{-train_drop:+.3f}), so the model has stopped learning")
+    out += f"the training loss falls by another {train_drop:.3f} while the validation loss "
+    if val_rise > FLAT_LOSS:
+        return out + f"rises by {val_rise:.3f}, which is overfitting"
+    return out + (f"stays flat (within {FLAT_LOSS}): more fitting no longer helps the "
+                  "validation images")
 
 
 def gap_at_best(best) -> float:
@@ -179,33 +200,44 @@ def over_seeds_text(runs: pd.DataFrame) -> str:
 
 
 def finals_candidates(runs: pd.DataFrame, nval: int) -> str:
-    """How the logistic regression's candidates on the whole training part compare."""
+    """How the logistic regression's candidates on the whole training part compare, and which
+    one is kept (the one `run_all` keeps: the best mean among those whose seeds all finished)."""
     st = over_seeds(runs)
     names = dict(zip(runs["config_id"], runs["candidate"], strict=False))
     labels = {"swept": "as swept", "cosine": "with the cosine schedule and momentum"}
     st["name"] = [labels.get(names[i], names[i]) for i in st["config_id"]]
-    best = st.loc[st["mean"].idxmax()]
+    kept = st[st["config_id"] == best_config_id(runs)].iloc[0]
     parts = [f"{r['name']} {A.pm(r['mean'], r['sd'])}" for _, r in st.iterrows()]
-    others = [A.wording(A.compare_rows(r, best, nval), "higher than", "lower than")
-              for _, r in st.iterrows() if r["config_id"] != best["config_id"]]
-    tie = any("tied" in o for o in others)
-    return (A.series(parts) + f"; the model {best['name']} is kept"
-            + (" (the difference is within noise, so either would do)" if tie else ""))
+    tied = [r["name"] for _, r in st.iterrows() if r["config_id"] != kept["config_id"]
+            and _finished(r) and A.compare_rows(r, kept, nval).tie]
+    out = A.series(parts) + f"; the model {kept['name']} is kept"
+    if len(tied) == 1 and len(st) == 2:
+        out += " (the difference is within noise, so either would do)"
+    elif tied:
+        out += f" (tied within noise with the model {A.series(tied)})"
+    return out
 
 
 def ablation_sentence(st: pd.DataFrame) -> str:
-    """What each aid is worth, by the noise rule."""
-    real = [r for _, r in st.iterrows() if r["comparison"] is not None
-            and not r["comparison"].tie]
-    ties = [VARIANTS.get(r["variant"], r["variant"]) for _, r in st.iterrows()
-            if r["comparison"] is not None and r["comparison"].tie]
+    """What each aid is worth, by the noise rule: the variants clearly worse than the full
+    recipe, those clearly better, those tied with it, and those that diverged."""
+    name = {i: VARIANTS.get(r["variant"], r["variant"]) for i, r in st.iterrows()}
+    compared = [(i, r["comparison"]) for i, r in st.iterrows() if r["comparison"] is not None]
+    worse = [f"{name[i]} ({A.pts(c.diff)} lower)" for i, c in compared
+             if not c.tie and c.diff < 0]
+    better = [f"{name[i]} ({A.pts(c.diff)} higher)" for i, c in compared
+              if not c.tie and c.diff > 0]
+    ties = [name[i] for i, c in compared if c.tie]
+    diverged = [name[i] for i, r in st.iterrows() if not _finished(r)]
     out = []
-    if real:
-        out.append("Clearly worse than the full recipe: " + A.series(
-            [f"{VARIANTS.get(r['variant'], r['variant'])} ({A.pts(r['comparison'].diff)} "
-             f"{'lower' if r['comparison'].diff < 0 else 'higher'})" for r in real]) + ".")
+    if worse:
+        out.append("Clearly worse than the full recipe: " + A.series(worse) + ".")
+    if better:
+        out.append("Clearly better than the full recipe: " + A.series(better) + ".")
     if ties:
         out.append("Tied with it within noise: " + A.series(ties) + ".")
+    if diverged:
+        out.append(f"Diverged (not compared): {A.series(diverged)}.")
     return " ".join(out) or "No variant differs from the full recipe."
 
 
@@ -234,53 +266,66 @@ def per_class_sentence(y_true, predictions: dict) -> str:
     net, lin = acc["network"], acc["logistic regression"]
     order = np.argsort(net)
     better = int(np.sum(net > lin))
-    return (f"The network's hardest class is {CLASS_NAMES[order[0]]} ({A.pct(net[order[0]])}), "
-            f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
-            f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
-            f"logistic regression on {better} of the ten classes, and the gain is largest for "
-            f"{CLASS_NAMES[int(np.argmax(net - lin))]} "
-            f"({A.pts(float(np.max(net - lin)))}).")
+    gain = net - lin
+    out = (f"The network's hardest class is {CLASS_NAMES[order[0]]} ({A.pct(net[order[0]])}), "
+           f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
+           f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
+           f"logistic regression on {better} of the ten classes")
+    if np.nanmax(gain) > 0:
+        return (out + f", and the gain is largest for {CLASS_NAMES[int(np.nanargmax(gain))]} "
+                f"({A.pts(float(np.nanmax(gain)))}).")
+    return out + "."
 
 
 def files_sentence(files: dict) -> str:
-    """Where the deliverables were written, and their line counts."""
+    """Where the deliverables were written, and their line counts (counted, each file)."""
     def lines(path):
         with open(path) as f:
             return sum(1 for _ in f)
+    n = {k: lines(files[k]) for k in ("logreg", "nn")}
+    counts = (f"{n['nn']:,} lines each" if n["logreg"] == n["nn"] else
+              f"{n['logreg']:,} and {n['nn']:,} lines")
     return (f"{files['logreg']} (logistic regression) and {files['nn']} (the network) hold one "
-            f"predicted class index 0-9 per line, in the order of test.csv, "
-            f"{lines(files['nn']):,} lines each, with no header. The two models are saved as "
-            f"{files['logreg_model']} and {files['nn_model']}. No test label exists in this "
-            "project, so no test accuracy is reported; the validation accuracies above are the "
-            "best available estimate of it.")
+            f"predicted class index 0-9 per line, in the order of test.csv, {counts}, with no "
+            f"header. The two models are saved as {files['logreg_model']} and "
+            f"{files['nn_model']}. No test label exists in this project, so no test accuracy is "
+            "reported; the validation accuracies above are the best available estimate of it.")
 
 
 def ranking_sentence(frames: dict[str, pd.DataFrame], nval: int) -> str:
     """Which factors change the mean accuracy by more than noise, largest effect first, and
-    which do not (diverged settings left out)."""
+    which do not (diverged settings left out, and said to be)."""
     effects = []
     for f, st in stats(frames).items():
         v = A.factor_verdict(st, f, nval)
-        effects.append((f, v["range"], bool(v["worse"])))
-    matter = [f"the {NAMES.get(f, f)} ({A.pts(r)})" for f, r, real in
+        effects.append((f, v["range"], bool(v["worse"]), bool(v["diverged"])))
+    matter = [f"the {NAMES.get(f, f)} ({A.pts(r)})" for f, r, real, _ in
               sorted(effects, key=lambda e: -e[1]) if real]
-    idle = [f"the {NAMES.get(f, f)}" for f, _, real in effects if not real]
-    out = ("the settings that move the accuracy beyond noise are, by the range they span, "
-           + A.series(matter)) if matter else "no setting moves the accuracy beyond noise"
+    idle = [f"the {NAMES.get(f, f)}" for f, _, real, _ in effects if not real]
+    if len(matter) > 1:
+        out = ("the settings that move the accuracy beyond noise are, by the range they span, "
+               + A.series(matter))
+    elif matter:
+        out = f"the only setting that moves the accuracy beyond noise is {matter[0]}"
+    else:
+        out = "no setting moves the accuracy beyond noise"
     if idle:
-        out += f"; {A.series(idle, last='and')} change it only within noise"
+        out += f"; {A.series(idle)} change{'s' if len(idle) == 1 else ''} it only within noise"
+    if any(d for *_, d in effects):
+        out += " (diverged settings left out)"
     return out
 
 
 def hardest_classes_sentence(y_true, predictions: dict) -> str:
-    """Whether both models find the same two classes hardest, said from the numbers."""
+    """Whether the models find the same two classes hardest, said from the numbers."""
     from fmnist.data import CLASS_NAMES
 
     worst = {k: [CLASS_NAMES[i] for i in np.argsort(A.per_class_accuracy(y_true, v))[:2]]
              for k, v in predictions.items()}
     sets = [set(w) for w in worst.values()]
-    if all(s == sets[0] for s in sets):
-        return f"Both models find the same two classes hardest: {A.series(sorted(sets[0]))}."
+    if len(sets) > 1 and all(s == sets[0] for s in sets):
+        who = "Both models find" if len(sets) == 2 else "All models find"
+        return f"{who} the same two classes hardest: {A.series(sorted(sets[0]))}."
     return " ".join(f"The hardest classes of {k} are {A.series(w)}." for k, w in worst.items())
 
 
@@ -291,17 +336,26 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
     lr_st, nn_st = over_seeds(lr_best.runs).iloc[0], over_seeds(nn_best.runs).iloc[0]
     c = A.compare_rows(nn_st, lr_st, nval)
     abl = ablation(results)
-    real = [VARIANTS.get(r["variant"], r["variant"]) for _, r in abl.iterrows()
-            if r["comparison"] is not None and not r["comparison"].tie
-            and r["comparison"].diff < 0]
+    compared = [(VARIANTS.get(r["variant"], r["variant"]), r["comparison"])
+                for _, r in abl.iterrows() if r["comparison"] is not None]
+    loses = [v for v, cmp in compared if not cmp.tie and cmp.diff < 0]
+    gains = [v for v, cmp in compared if not cmp.tie and cmp.diff > 0]
+    if loses or gains:
+        said = []
+        if loses:
+            said.append(f"the ablation loses clearly {A.series(loses, last='or')}")
+        if gains:
+            said.append(f"it gains clearly {A.series(gains, last='or')}")
+        ablation_text = "; ".join(said)
+    else:
+        ablation_text = "no single aid makes a difference beyond noise in the ablation"
     return (f"Multinomial logistic regression reaches {A.pm(lr_st['mean'], lr_st['sd'])} "
             f"validation accuracy over seeds, and the network with one hidden layer "
-            f"{A.pm(nn_st['mean'], nn_st['sd'])}: {A.wording(c)} logistic regression. "
+            f"{A.pm(nn_st['mean'], nn_st['sd'])}: "
+            f"{A.wording(c, other='logistic regression')}. "
             f"For logistic regression, {ranking_sentence(results.logreg, nval)}. For the "
             f"network, {ranking_sentence(results.nn, nval)}. In the final recipe, "
-            + (f"the ablation loses clearly {A.series(real, last='or')}" if real else
-               "no single aid makes a difference beyond noise in the ablation")
-            + ". " + hardest_classes_sentence(y_val, predictions))
+            + ablation_text + ". " + hardest_classes_sentence(y_val, predictions))
 
 
 def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:
@@ -311,8 +365,9 @@ def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:
 
     if prov["source"] == "built":
         text = ("**Data: built, not the course's files.** `data/train.csv` and `data/test.csv` "
-                "were built by this project from Debian's `dataset-fashion-mnist` package "
-                f"(seed {prov['seed']}): {prov['train_rows']:,} labelled and "
+                "were built by this project from Debian's `dataset-fashion-mnist` package"
+                + (f" (seed {prov['seed']})" if prov.get("seed") is not None else "")
+                + f": {prov['train_rows']:,} labelled and "
                 f"{prov['test_rows']:,} unlabelled images drawn from the 70,000 images of "
                 "Fashion-MNIST. The prediction files of this report are for that built "
                 "`test.csv`, **not for the course's test set**: to hand in predictions, copy "

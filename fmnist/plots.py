@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fmnist._io import atomic_write  # noqa: E402
-from fmnist.analysis import confusion_matrix, per_class_accuracy  # noqa: E402
+from fmnist.analysis import confusion_matrix, num, per_class_accuracy  # noqa: E402
 from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES  # noqa: E402
 
 DPI = 200
@@ -117,57 +117,6 @@ def plot_history(history, title: str | None = None, path=None):
     ax_loss.legend()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
-
-
-def plot_sweep(results, x: str, y: str = "val_acc", hue: str | None = None,
-               ax=None, logx: bool | None = None, title: str | None = None,
-               x_label: str | None = None, hue_label: str | None = None, path=None):
-    """Metric `y` against the setting `x`, one line per value of `hue` (if given).
-
-    `results`: a DataFrame with one row per run. Non-numeric or missing `x` values are treated
-    as categories (evenly spaced); a positive numeric `x` spanning more than a factor 20 gets a
-    log axis, ticked at the values tried. `x_label`, `hue_label`: names shown for `x`, `hue`.
-    """
-    import pandas as pd
-
-    for col in (x, y) + ((hue,) if hue else ()):
-        if col not in results.columns:
-            raise ValueError(f"results have no column {col!r}; columns: {list(results.columns)}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.2, 3), constrained_layout=True)
-    else:
-        fig = ax.figure
-    xs = results[x]
-    numeric = pd.api.types.is_numeric_dtype(xs) and xs.notna().all()
-    if numeric:
-        if logx is None:
-            pos = xs[xs > 0]
-            logx = len(pos) == len(xs) and pos.max() / pos.min() > 20
-        positions = {v: v for v in sorted(xs.unique())}
-    else:
-        order = list(dict.fromkeys(xs.astype(str)))
-        positions = {v: i for i, v in enumerate(order)}
-    groups = results.groupby(hue, sort=True) if hue else [(None, results)]
-    for key, part in groups:
-        part = part.assign(_x=part[x] if numeric else part[x].astype(str))
-        part = part.groupby("_x", sort=False)[y].mean()
-        part = part.loc[sorted(part.index, key=lambda v: positions[v])]
-        label = None if hue is None else f"{hue_label or hue} = {key}"
-        ax.plot([positions[v] for v in part.index], part.values, marker="o", label=label)
-    if numeric and logx:
-        ax.set_xscale("log")
-        ax.minorticks_off()
-        ax.set_xticks(list(positions), [f"{v:g}" for v in positions])
-    if not numeric:
-        ax.set_xticks(list(positions.values()), list(positions.keys()))
-    ax.set_xlabel(x_label or x)
-    ax.set_ylabel({"val_acc": "validation accuracy", "val_loss": "validation loss"}.get(y, y))
-    ax.grid(alpha=0.3)
-    if hue:
-        ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
     return _save(fig, path)
 
 
@@ -279,18 +228,20 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
     categorical = not all(isinstance(v, (int, float, np.number)) for v in where)
     groups = stats.groupby(hue, sort=False) if hue else [(None, stats)]
     n_groups = stats[hue].nunique() if hue else 1
+    marked = False  # "diverged" goes into the legend once, whichever series has one
     for i, (key, part) in enumerate(groups):
         ok = part[part["diverged"] == 0]
         shift = (i - (n_groups - 1) / 2) * 0.08 if categorical else 0.0
         xs = np.array([where[v] for v in ok[factor]]) + shift
         ax.errorbar(xs, 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,
                     marker="o", markersize=3.5, lw=1, ls="none" if categorical else "-",
-                    label=None if hue is None else f"{hue_label or hue} {key}")
+                    label=None if hue is None else f"{hue_label or hue} {num(key)}")
         bad = part[part["diverged"] > 0]
         if len(bad):
             ax.plot([where[v] for v in bad[factor]], [0.02] * len(bad), "x", color="C3",
                     transform=ax.get_xaxis_transform(), clip_on=False,
-                    label="diverged" if i == 0 else None)
+                    label=None if marked else "diverged")
+            marked = True
     ax.set_xticks(list(where.values()), labels, fontsize=7)
     if baseline is not None and baseline in where:
         ax.axvline(where[baseline], color="grey", lw=0.7, ls=":")
