@@ -388,3 +388,31 @@ def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:
         text += (f" **{len(overlap)} image(s) of `test.csv` also appear in `train.csv`** "
                  f"(train line and test line: {shown}{', ...' if len(overlap) > 3 else ''}).")
     return text + f"\n\n{fingerprint_line(manifest)}\n"
+
+
+def lr_extremes(frame: pd.DataFrame) -> str:
+    """What the smallest and largest learning rates did, said from the runs: whether the
+    smallest was still improving at its last epoch, and which rates diverged."""
+    st = stats({"lr": frame})["lr"]
+    low = st.iloc[0]
+    out = []
+    if low["at_last_epoch"]:
+        out.append(f"The smallest rate, {A.num(low['lr'])}, was still improving at its last "
+                   f"epoch ({int(low['at_last_epoch'])} of {int(low['seeds'])} seeds): too "
+                   "small a step has not converged.")
+    bad = st[st["diverged"] > 0]
+    if len(bad):
+        out.append(f"Rates from {A.num(bad['lr'].min())} up diverged: the steps overshoot "
+                   "the minimum and the training loss ends above where it started.")
+    return " ".join(out) or "No rate tried diverged or ran out of epochs."
+
+
+def gap_sentence(frames: dict[str, pd.DataFrame]) -> str:
+    """The largest train-minus-validation gap (same epoch) over every setting that finished."""
+    gaps = [(r["train_acc"] - r["mean"], f, r[f]) for f, st in stats(frames).items()
+            for _, r in st.iterrows() if r["diverged"] == 0 and np.isfinite(r["mean"])]
+    g, f, v = max(gaps)
+    return (f"the largest gap between training and validation accuracy at the same epoch is "
+            f"{A.pts(g)} ({NAMES.get(f, f)} {A.num(v)}), so "
+            + ("it barely overfits and the penalties have little to correct" if g < 0.03 else
+               "it does overfit at some settings"))
