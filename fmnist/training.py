@@ -42,26 +42,29 @@ def augment_batch(Xb: np.ndarray, kind: str, rng: np.random.Generator, backgroun
 
     Xb (m, 784) normalised images; kind "flip" (left-right, probability 1/2), "shift" (up to
     `max_shift` pixels in each direction, uniformly) or "flip+shift"; pixels shifted in take
-    the value `background` (a blank raw pixel, normalised). One gather for the whole batch.
+    the value `background` (a blank raw pixel, normalised). "flip" reverses the columns of the
+    chosen images only, in place; a shift is one gather for the whole batch.
     """
     m = len(Xb)
     rows_n, cols_n = IMAGE_SHAPE
+    flip = rng.random(m) < 0.5 if "flip" in kind else None
+    if "shift" not in kind:
+        imgs = Xb.reshape(m, rows_n, cols_n)  # a view: splitting the last axis never copies
+        chosen = np.flatnonzero(flip)
+        imgs[chosen] = imgs[chosen, :, ::-1]
+        return Xb
     r, c = np.arange(rows_n), np.arange(cols_n)
     src_r = np.broadcast_to(r, (m, rows_n))
     src_c = np.broadcast_to(c, (m, cols_n))
-    if "flip" in kind:
-        flip = rng.random(m) < 0.5
+    if flip is not None:
         src_c = np.where(flip[:, None], c[::-1], c)
-    imgs = Xb.reshape(m, rows_n, cols_n)
-    if "shift" in kind:
-        s = max_shift
-        dy, dx = rng.integers(-s, s + 1, size=(2, m))
-        src_r = src_r - dy[:, None] + s
-        src_c = src_c - dx[:, None] + s
-        padded = np.full((m, rows_n + 2 * s, cols_n + 2 * s), background, dtype=Xb.dtype)
-        padded[:, s:s + rows_n, s:s + cols_n] = imgs
-        imgs = padded
-    out = imgs[np.arange(m)[:, None, None], src_r[:, :, None], src_c[:, None, :]]
+    s = max_shift
+    dy, dx = rng.integers(-s, s + 1, size=(2, m))
+    src_r = src_r - dy[:, None] + s
+    src_c = src_c - dx[:, None] + s
+    padded = np.full((m, rows_n + 2 * s, cols_n + 2 * s), background, dtype=Xb.dtype)
+    padded[:, s:s + rows_n, s:s + cols_n] = Xb.reshape(m, rows_n, cols_n)
+    out = padded[np.arange(m)[:, None, None], src_r[:, :, None], src_c[:, None, :]]
     Xb[...] = out.reshape(m, -1)
     return Xb
 

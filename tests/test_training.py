@@ -101,6 +101,22 @@ def test_flip_mirrors_about_half_the_images_left_right():
     assert 150 < flipped.sum() < 250
 
 
+def test_flip_probability_is_one_half_and_works_in_place_on_any_layout():
+    X = images(4000, seed=7)
+    first = None
+    for layout in (X.copy(), np.asfortranarray(X), np.repeat(X, 2, axis=0)[::2]):
+        out = augment_batch(layout, "flip", np.random.default_rng(8), background=0.0)
+        assert out is layout
+        a, b = X.reshape(-1, *IMAGE_SHAPE), out.reshape(-1, *IMAGE_SHAPE)
+        flipped = np.all(a[:, :, ::-1] == b, axis=(1, 2))
+        assert np.all(flipped | np.all(a == b, axis=(1, 2)))
+        # Binomial(4000, 1/2): mean 2000, sd 31.6; 4 sd either side
+        assert 1874 < flipped.sum() < 2126
+        if first is not None:  # every layout flips the same images for the same seed
+            np.testing.assert_array_equal(flipped, first)
+        first = flipped
+
+
 def test_shift_translates_by_at_most_2_pixels_filling_background():
     X = images(300, seed=2)
     out = augment_batch(X.copy(), "shift", np.random.default_rng(3), background=-7.0)
