@@ -69,24 +69,58 @@ def augment_batch(Xb: np.ndarray, kind: str, rng: np.random.Generator, backgroun
     return Xb
 
 
+_BLOCK = 1 << 17  # elements (512 KB of float32) per block of rows that _update works on
+
+
 def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: float,
-            nesterov: bool) -> None:
+            nesterov: bool, penalties: dict | None = None, tmp: np.ndarray | None = None
+            ) -> None:
     """In place: plain GD  W -= lr g;  momentum  v = mu v - lr g, W += v;
-    Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers."""
+    Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers.
+
+    `penalties` {name: (l2, l1)} first adds the penalty gradient l2 W + l1 sign(W) to g (as
+    `_Model._add_penalty_grads` does); `tmp` (at least as large as a block) spares allocating
+    its temporary. Each array is processed in blocks of rows of about `_BLOCK` elements, every
+    step on one block before the next, so the block's W, g, v stay in cache between steps
+    instead of each step streaming the whole 784 x d matrix through memory. Every element sees
+    the same operations in the same order as whole-array code, so results are bit-identical.
+    """
+    penalties = penalties or {}
     for k, W in params.items():
-        g = grads[k]
-        g *= W.dtype.type(lr)
-        if velocity is None:
+        g, v = grads[k], None if velocity is None else velocity[k]
+        l2, l1 = penalties.get(k, (0.0, 0.0))
+        if not (l2 or l1 or v is not None):  # plain GD: two passes, nothing to keep in cache
+            g *= W.dtype.type(lr)
             W -= g
             continue
-        v = velocity[k]
-        v *= W.dtype.type(mu)
-        v -= g
-        if nesterov:
-            W -= g
-            W += np.multiply(v, W.dtype.type(mu), out=g)
-        else:
-            W += v
+        rows = max(1, _BLOCK // max(1, W[0].size)) if W.ndim > 1 else len(W)
+        for s in range(0, len(W), rows):
+            b = slice(s, s + rows)
+            t = None
+            if l2 or l1:
+                size, shape = W[b].size, W[b].shape
+                t = (tmp.reshape(-1)[:size].reshape(shape) if tmp is not None
+                     and tmp.size >= size and tmp.dtype == W.dtype else np.empty_like(W[b]))
+            _update_block(W[b], g[b], None if v is None else v[b], lr, mu, nesterov, l2, l1, t)
+
+
+def _update_block(W, g, v, lr, mu, nesterov, l2, l1, t) -> None:
+    f = W.dtype.type
+    if l2:
+        g += F.l2_grad(W, l2, out=t)
+    if l1:
+        g += F.l1_grad(W, l1, out=t)
+    g *= f(lr)
+    if v is None:
+        W -= g
+        return
+    v *= f(mu)
+    v -= g
+    if nesterov:
+        W -= g
+        W += np.multiply(v, f(mu), out=g)
+    else:
+        W += v
 
 
 def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.ndarray,
@@ -102,6 +136,7 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
     p_drop = float(hp.get("dropout", 0.0))
     mu, augment = float(hp["momentum"]), hp["augment"]
     params = model.params
+    penalties = {k: (float(hp["l2"]), float(hp["l1"])) for k in model._PENALISED}
     perm = rng.permutation(n)
     for batch, start in enumerate(range(0, n, bs), start=1):
         idx = perm[start:start + bs]
@@ -111,10 +146,12 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
         if augment:
             augment_batch(Xb, augment, rng, background)
         mask = F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype) if p_drop > 0 else None
-        loss, grads = model.loss_grad(Xb, yb, mask, work, penalty=False)
+        # the data term's gradients; the penalty's gradient is added inside _update, block by
+        # block (the same sums as model.loss_grad, without two extra passes over W1)
+        loss, grads = model._data_loss_grad(Xb, yb, mask, work)
         if not math.isfinite(loss):
             raise _diverged(epoch, batch, loss, lr)
-        _update(params, grads, velocity, lr, mu, hp["nesterov"])
+        _update(params, grads, velocity, lr, mu, hp["nesterov"], penalties, work.get("tmp"))
 
 
 def _diverged(epoch: int, batch: int | None, loss: float, lr: float) -> TrainingDiverged:

@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from fmnist import cli
+from fmnist import cli, training
+from fmnist import functional as F
 from fmnist._io import read_predictions
 from fmnist.data import IMAGE_SHAPE
 from fmnist.models import MLP, LogisticRegression
@@ -77,6 +78,48 @@ def test_update_rules_match_their_formulas():
     P, V = {"W": W.copy()}, {"W": v.copy()}
     _update(P, {"W": g.copy()}, V, lr, mu, True)
     np.testing.assert_allclose(P["W"], W + mu * (mu * v - lr * g) - lr * g)
+
+
+@pytest.mark.parametrize("mu,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+@pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (1e-3, 0.0), (1e-3, 1e-4)])
+def test_update_in_blocks_with_penalties_is_bit_identical_to_whole_arrays(
+        monkeypatch, mu, nesterov, l2, l1):
+    """_update adds the penalty gradient and steps block by block of rows; each element must
+    get exactly what whole-array code (model._add_penalty_grads, then the step) gives."""
+    monkeypatch.setattr(training, "_BLOCK", 7 * 16)  # W (50, 16): 7 rows a block, 8 blocks
+    rng = np.random.default_rng(1)
+    f = np.float32
+    W, g, v = (rng.standard_normal((50, 16), dtype=f) for _ in range(3))
+    b, gb, vb = (rng.standard_normal(16, dtype=f) for _ in range(3))
+    lr = 0.05
+    # the reference: whole arrays, the penalty on W only (as for the models' weight matrices)
+    rg = g.copy()
+    if l2:
+        rg += F.l2_grad(W, l2)
+    if l1:
+        rg += F.l1_grad(W, l1)
+    ref = {}
+    for k, (P0, G0, V0) in {"W": (W, rg, v), "b": (b, gb.copy(), vb)}.items():
+        P, G, V = P0.copy(), G0.copy(), V0.copy()
+        G *= f(lr)
+        if mu:
+            V *= f(mu)
+            V -= G
+            if nesterov:
+                P -= G
+                P += f(mu) * V
+            else:
+                P += V
+        else:
+            P -= G
+        ref[k] = (P, V)
+    params, vel = {"W": W.copy(), "b": b.copy()}, {"W": v.copy(), "b": vb.copy()}
+    _update(params, {"W": g.copy(), "b": gb.copy()}, vel if mu else None, lr, mu, nesterov,
+            penalties={"W": (l2, l1)}, tmp=np.empty(40, f))
+    for k in ("W", "b"):
+        np.testing.assert_array_equal(params[k], ref[k][0])
+        if mu:
+            np.testing.assert_array_equal(vel[k], ref[k][1])
 
 
 def test_momentum_trains(data):
