@@ -137,6 +137,7 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
     mu, augment = float(hp["momentum"]), hp["augment"]
     params = model.params
     penalties = {k: (float(hp["l2"]), float(hp["l1"])) for k in model._PENALISED}
+    mask_buf = np.empty((bs, model.hidden), Xs.dtype) if p_drop > 0 else None
     perm = rng.permutation(n)
     for batch, start in enumerate(range(0, n, bs), start=1):
         idx = perm[start:start + bs]
@@ -145,7 +146,8 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
         yb = y[idx]
         if augment:
             augment_batch(Xb, augment, rng, background)
-        mask = F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype) if p_drop > 0 else None
+        mask = (F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype, out=mask_buf[:m])
+                if p_drop > 0 else None)
         # the data term's gradients; the penalty's gradient is added inside _update, block by
         # block (the same sums as model.loss_grad, without two extra passes over W1)
         loss, grads = model._data_loss_grad(Xb, yb, mask, work)
