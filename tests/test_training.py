@@ -20,6 +20,7 @@ from fmnist.training import (
     build_model,
     format_record,
     learning_rate,
+    train_epoch,
 )
 from tests.test_models import toy_data
 
@@ -120,6 +121,57 @@ def test_update_in_blocks_with_penalties_is_bit_identical_to_whole_arrays(
         np.testing.assert_array_equal(params[k], ref[k][0])
         if mu:
             np.testing.assert_array_equal(vel[k], ref[k][1])
+
+
+@pytest.mark.parametrize("n,bs", [(103, 10), (100, 10), (7, 32)])
+def test_each_example_is_used_exactly_once_per_epoch(n, bs):
+    """Every row, with its own label, goes into exactly one batch of an epoch, the last
+    (partial) batch included, and the next epoch reshuffles."""
+    Xs = np.zeros((n, 784), np.float32)
+    Xs[:, 0] = np.arange(n)  # each row names itself
+    y = np.arange(n) % 10
+    model = MLP(hidden=4, batch_size=bs, dropout=0.5, momentum=0.9, augment="flip")
+    rng = np.random.default_rng(0)
+    model.init_params(rng)
+    seen = []
+
+    def spy(Xb, yb, mask, work):
+        # a flip moves pixel 0 to pixel 27 of the first image row
+        ids = np.where(Xb[:, 27] != 0, Xb[:, 27], Xb[:, 0]).astype(int)
+        np.testing.assert_array_equal(yb, y[ids])
+        assert mask is None or mask.shape == (len(Xb), 4)
+        seen.append(ids)
+        return 0.0, {k: np.zeros_like(W) for k, W in model.params.items()}
+
+    model._data_loss_grad = spy
+    bs_ = min(bs, n)
+    work, xb = model.workspace(bs_), np.empty((bs_, 784), np.float32)
+    vel = {k: np.zeros_like(W) for k, W in model.params.items()}
+    orders = []
+    for epoch in (1, 2):
+        seen.clear()
+        train_epoch(model, Xs, y, rng, 0.1, epoch, work, xb, vel)
+        order = np.concatenate(seen)
+        assert sorted(order.tolist()) == list(range(n))
+        assert [len(b) for b in seen] == [bs_] * (n // bs_) + ([n % bs_] if n % bs_ else [])
+        orders.append(order)
+    assert n < 10 or not np.array_equal(*orders)
+
+
+def test_same_seed_same_training_with_every_fast_path(data):
+    """Dropout masks, flips, the penalty added in blocks (784 x 300 is two blocks) and
+    momentum: the same seed gives bit-identical weights, another seed different ones."""
+    X, Xv, y, yv = data
+
+    def fit(seed):
+        return MLP(hidden=300, epochs=2, batch_size=64, lr=0.02, dropout=0.3, momentum=0.9,
+                   l2=1e-3, l1=1e-5, augment="flip", random_state=seed).fit(X, y, Xv, yv)
+
+    a, b, c = fit(5), fit(5), fit(6)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+        assert not np.array_equal(a.params[k], c.params[k])
+    assert a.history_["val_loss"] == b.history_["val_loss"]
 
 
 def test_momentum_trains(data):
