@@ -70,14 +70,18 @@ def cross_entropy_forward(z: np.ndarray, y: np.ndarray, out: np.ndarray | None =
     return loss, y_hat
 
 
-def cross_entropy_backward(y_hat: np.ndarray, y: np.ndarray, out: np.ndarray | None = None):
-    """Gradient of the mean cross-entropy w.r.t. the logits: (y_hat - onehot(y)) / n, (n, k).
+def cross_entropy_backward(y_hat: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                           scale: float = 1.0):
+    """Gradient of the mean cross-entropy w.r.t. the logits: (y_hat - onehot(y)) / n, (n, k),
+    times `scale` (the training loop passes its step size here, so every gradient computed
+    from this one comes out already multiplied by it, at no cost: dz is only n x k).
 
     `out` may be y_hat itself (the training loop overwrites the probabilities in place).
     """
     n = len(y)
-    dz = np.multiply(y_hat, y_hat.dtype.type(1.0 / n), out=out)
-    dz[np.arange(n), y] -= y_hat.dtype.type(1.0 / n)
+    c = y_hat.dtype.type(scale / n)
+    dz = np.multiply(y_hat, c, out=out)
+    dz[np.arange(n), y] -= c
     return dz
 
 

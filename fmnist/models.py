@@ -267,12 +267,13 @@ class LogisticRegression(_Model):
         z += self.b
         return z
 
-    def _data_loss_grad(self, Xs, y, dropout_mask, work):
+    def _data_loss_grad(self, Xs, y, dropout_mask, work, scale=1.0):
+        """(mean cross-entropy, its gradients times `scale`); see `_Model.loss_grad`."""
         m = len(Xs)
         z = np.matmul(Xs, self.W, out=None if work is None else work["z"][:m])
         z += self.b
         loss, y_hat = F.cross_entropy_forward(z, y, out=z)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)
+        dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)
         gW = np.matmul(Xs.T, dz, out=None if work is None else work["W"])
         gb = dz.sum(axis=0, out=None if work is None else work["b"])
         return loss, {"W": gW, "b": gb}
@@ -337,7 +338,9 @@ class MLP(_Model):
         z += self.b2
         return z
 
-    def _data_loss_grad(self, Xs, y, dropout_mask, work):
+    def _data_loss_grad(self, Xs, y, dropout_mask, work, scale=1.0):
+        """(mean cross-entropy, its gradients times `scale`); see `_Model.loss_grad`. `scale`
+        multiplies dz (n x 10) only, so the training loop gets lr * gradient for free."""
         m = len(Xs)
         w = (lambda k: work[k][:m]) if work is not None else (lambda k: None)
         _, backward, _ = F.get_activation(self.activation)
@@ -346,7 +349,7 @@ class MLP(_Model):
         z = np.matmul(hd, self.W2, out=w("z"))
         z += self.b2
         loss, y_hat = F.cross_entropy_forward(z, y, out=z)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)
+        dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)
         gW2 = np.matmul(hd.T, dz, out=None if work is None else work["W2"])
         gb2 = dz.sum(axis=0, out=None if work is None else work["b2"])
         dh = np.matmul(dz, self.W2.T, out=w("dh"))

@@ -79,9 +79,11 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
     Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers.
 
     `penalties` {name: (l2, l1)} first adds the penalty gradient l2 W + l1 sign(W) to g (as
-    `_Model._add_penalty_grads` does); `tmp` (at least as large as a block) spares allocating
-    its temporary. Each array is processed in blocks of rows of about `_BLOCK` elements, every
-    step on one block before the next, so the block's W, g, v stay in cache between steps
+    `_Model._add_penalty_grads` does). `train_epoch` passes g already multiplied by its step
+    size, the coefficients too, and lr = 1, which skips the multiplication. `tmp` (at least
+    as large as a block) spares allocating its temporary. Each array is processed in blocks of
+    rows of about `_BLOCK` elements, every step on one block before the next, so the block's
+    W, g, v stay in cache between steps
     instead of each step streaming the whole 784 x d matrix through memory. Every element sees
     the same operations in the same order as whole-array code, so results are bit-identical.
     """
@@ -89,8 +91,9 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
     for k, W in params.items():
         g, v = grads[k], None if velocity is None else velocity[k]
         l2, l1 = penalties.get(k, (0.0, 0.0))
-        if not (l2 or l1 or v is not None):  # plain GD: two passes, nothing to keep in cache
-            g *= W.dtype.type(lr)
+        if not (l2 or l1 or v is not None):  # plain GD: nothing to keep in cache
+            if lr != 1:
+                g *= W.dtype.type(lr)
             W -= g
             continue
         rows = max(1, _BLOCK // max(1, W[0].size)) if W.ndim > 1 else len(W)
@@ -110,7 +113,8 @@ def _update_block(W, g, v, lr, mu, nesterov, l2, l1, t) -> None:
         g += F.l2_grad(W, l2, out=t)
     if l1:
         g += F.l1_grad(W, l1, out=t)
-    g *= f(lr)
+    if lr != 1:  # the training loop passes lr * g and lr = 1
+        g *= f(lr)
     if v is None:
         W -= g
         return
@@ -136,7 +140,7 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
     p_drop = float(hp.get("dropout", 0.0))
     mu, augment = float(hp["momentum"]), hp["augment"]
     params = model.params
-    penalties = {k: (float(hp["l2"]), float(hp["l1"])) for k in model._PENALISED}
+    penalties = {k: (lr * hp["l2"], lr * hp["l1"]) for k in model._PENALISED}
     mask_buf = np.empty((bs, model.hidden), Xs.dtype) if p_drop > 0 else None
     perm = rng.permutation(n)
     for batch, start in enumerate(range(0, n, bs), start=1):
@@ -148,12 +152,12 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
             augment_batch(Xb, augment, rng, background)
         mask = (F.dropout_mask((m, model.hidden), p_drop, rng, Xs.dtype, out=mask_buf[:m])
                 if p_drop > 0 else None)
-        # the data term's gradients; the penalty's gradient is added inside _update, block by
-        # block (the same sums as model.loss_grad, without two extra passes over W1)
-        loss, grads = model._data_loss_grad(Xb, yb, mask, work)
+        # lr * the data term's gradients (lr enters through dz, 128 x 10, instead of a pass
+        # over W1); lr * the penalty's gradient is added inside _update, block by block
+        loss, steps = model._data_loss_grad(Xb, yb, mask, work, scale=lr)
         if not math.isfinite(loss):
             raise _diverged(epoch, batch, loss, lr)
-        _update(params, grads, velocity, lr, mu, hp["nesterov"], penalties, work.get("tmp"))
+        _update(params, steps, velocity, 1.0, mu, hp["nesterov"], penalties, work.get("tmp"))
 
 
 def _diverged(epoch: int, batch: int | None, loss: float, lr: float) -> TrainingDiverged:

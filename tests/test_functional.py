@@ -51,6 +51,16 @@ def test_cross_entropy_forward_backward_match_formulas():
     np.testing.assert_allclose(dz, (F.softmax(z) - onehot) / 6, rtol=1e-10, atol=1e-15)
 
 
+def test_cross_entropy_backward_scale():
+    rng = np.random.default_rng(4)
+    z, y = rng.standard_normal((6, 10)).astype(np.float32), rng.integers(0, 10, 6)
+    _, y_hat = F.cross_entropy_forward(z, y)
+    plain = F.cross_entropy_backward(y_hat, y)
+    np.testing.assert_array_equal(F.cross_entropy_backward(y_hat, y, scale=1.0), plain)
+    np.testing.assert_allclose(F.cross_entropy_backward(y_hat, y, scale=0.03), 0.03 * plain,
+                               rtol=1e-6)
+
+
 def test_cross_entropy_gradient_numerically():
     rng = np.random.default_rng(3)
     z, y = rng.standard_normal((4, 10)), rng.integers(0, 10, 4)

@@ -135,7 +135,7 @@ def test_each_example_is_used_exactly_once_per_epoch(n, bs):
     model.init_params(rng)
     seen = []
 
-    def spy(Xb, yb, mask, work):
+    def spy(Xb, yb, mask, work, scale=1.0):
         # a flip moves pixel 0 to pixel 27 of the first image row
         ids = np.where(Xb[:, 27] != 0, Xb[:, 27], Xb[:, 0]).astype(int)
         np.testing.assert_array_equal(yb, y[ids])
@@ -172,6 +172,43 @@ def test_same_seed_same_training_with_every_fast_path(data):
         np.testing.assert_array_equal(a.params[k], b.params[k])
         assert not np.array_equal(a.params[k], c.params[k])
     assert a.history_["val_loss"] == b.history_["val_loss"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLP(hidden=300, l2=1e-2, l1=1e-3, momentum=0.9, dropout=0.25),
+    lambda: MLP(hidden=300, l2=1e-2, momentum=0.0),
+    lambda: LogisticRegression(l2=1e-2, l1=1e-3, momentum=0.5),
+])
+def test_one_training_step_is_the_formula(make):
+    """train_epoch on one batch: v = mu v0 - lr (grad of data loss + penalty), W += v, with
+    the gradient from model.loss_grad (the path the gradient checks test). The loop gets
+    lr * gradient from _data_loss_grad(scale=lr) and adds lr * the penalty's gradient in
+    blocks; this pins down that every piece is scaled once."""
+    model = make()
+    rng = np.random.default_rng(3)
+    model.init_params(rng)
+    for W in model.params.values():  # nonzero biases and a non-trivial W
+        W += rng.standard_normal(W.shape).astype(np.float32) * 0.05
+    Xs = rng.standard_normal((64, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    lr, mu = 0.05, model.momentum
+    v0 = {k: rng.standard_normal(W.shape).astype(np.float32) * 0.01
+          for k, W in model.params.items()}
+    W0 = {k: W.copy() for k, W in model.params.items()}
+    # what train_epoch will draw: the permutation, then the mask
+    twin = np.random.default_rng(9)
+    perm = twin.permutation(64)
+    mask = (F.dropout_mask((64, model.hidden), model.dropout, twin)
+            if getattr(model, "dropout", 0) else None)
+    _, grads = model.loss_grad(Xs[perm], y[perm], mask)
+    expect_v = {k: mu * v0[k] - lr * grads[k] for k in W0}
+    vel = {k: v.copy() for k, v in v0.items()} if mu else None
+    train_epoch(model, Xs, y, np.random.default_rng(9), lr, 1, model.workspace(64),
+                np.empty((64, 784), np.float32), vel)
+    for k, W in model.params.items():
+        np.testing.assert_allclose(W - W0[k], expect_v[k], rtol=2e-3, atol=1e-7)
+        if mu:
+            np.testing.assert_allclose(vel[k], expect_v[k], rtol=2e-3, atol=1e-7)
 
 
 def test_momentum_trains(data):
