@@ -83,9 +83,9 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
     size, the coefficients too, and lr = 1, which skips the multiplication. `tmp` (at least
     as large as a block) spares allocating its temporary. Each array is processed in blocks of
     rows of about `_BLOCK` elements, every step on one block before the next, so the block's
-    W, g, v stay in cache between steps
-    instead of each step streaming the whole 784 x d matrix through memory. Every element sees
-    the same operations in the same order as whole-array code, so results are bit-identical.
+    W, g, v stay in cache between steps instead of each step streaming the whole 784 x d
+    matrix through memory. Every element sees the same operations in the same order as
+    whole-array code, so the blocks change no result.
     """
     penalties = penalties or {}
     for k, W in params.items():
@@ -134,6 +134,11 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
     `work` = model.workspace(batch_size) and xb (batch_size, 784) are reused by every batch
     (the batch is gathered into xb, never into a new array); `velocity` holds the momentum
     buffers (None for plain GD). Raises TrainingDiverged on a NaN or infinite batch loss.
+
+    What it uses of the model: `get_params()` (dropout, momentum, nesterov, augment, l2, l1),
+    `params`, `_PENALISED`, `hidden` (with dropout), and `_data_loss_grad(Xb, yb, mask, work,
+    scale=lr)`, which returns the batch's mean cross-entropy and lr times its gradients; the
+    penalty's gradient is added by `_update`, not by the model's `loss_grad`.
     """
     hp = model.get_params()
     n, bs = len(Xs), len(xb)
