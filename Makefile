@@ -17,7 +17,7 @@ help:
 	@echo "make data        build or validate data/train.csv and data/test.csv"
 	@echo "make experiments run (or load from cache) every experiment of the report"
 	@echo "make render QMD=path/to/doc.qmd   render any Quarto document to PDF beside it"
-	@echo "make bench       speed benchmarks (benchmarks/)"
+	@echo "make bench       speed benchmarks (benchmarks/); peak memory: benchmarks/peak_rss.py -- CMD"
 	@echo "make lint        ruff"
 	@echo "make submission  pack <ID>.zip for the course"
 
@@ -63,7 +63,9 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/bench_load.py
-	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_train.py --config plain
+	$(PY) benchmarks/bench_train.py --config final
+	$(PY) benchmarks/bench_parallel.py
 
 experiments: data
 	$(PY) -m fmnist experiments

@@ -47,7 +47,7 @@ class _Model:
     """What both models share: hyper-parameters, fitting, prediction, scoring, saving."""
 
     _PARAMS: tuple[str, ...] = ()      # names of the weight arrays, e.g. ("W", "b")
-    _PENALISED: tuple[str, ...] = ()   # the weight matrices the penalties apply to
+    PENALISED: tuple[str, ...] = ()   # the weight matrices the penalties apply to
 
     def _store(self, hyperparams: dict) -> None:
         """Keep the constructor's arguments as given (scikit-learn: validated in `fit`)."""
@@ -126,7 +126,7 @@ class _Model:
             y_val = check_y(y_val, len(X_val), "y_val")
         return fit_model(self, X, y, X_val, y_val, callback=callback)
 
-    def sample_dropout(self, m: int, rng: np.random.Generator):
+    def sample_dropout(self, m: int, rng: np.random.Generator, work: dict | None = None):
         """The dropout mask of a batch of m examples, or None (no dropout)."""
         return None
 
@@ -140,7 +140,7 @@ class _Model:
     def penalty(self) -> float:
         """(l2 / 2) sum ||W||^2 + l1 sum |W| over the weight matrices."""
         total = 0.0
-        for k in self._PENALISED:
+        for k in self.PENALISED:
             W = getattr(self, k)
             if self.l2:
                 total += F.l2_penalty(W, self.l2)
@@ -151,7 +151,7 @@ class _Model:
     def _add_penalty_grads(self, grads: dict, tmp: np.ndarray | None = None) -> None:
         """grads[W] += the L2 and L1 (sub)gradients, for each penalised W; `tmp` (shaped like
         the largest W) spares an allocation per batch."""
-        for k in self._PENALISED:
+        for k in self.PENALISED:
             W, g = getattr(self, k), grads[k]
             buf = tmp if tmp is not None and tmp.shape == W.shape else None
             if self.l2:
@@ -167,7 +167,7 @@ class _Model:
         the parameter}. Works in the parameters' dtype. `work` is a dict of preallocated
         buffers from `workspace()`; `dropout_mask` (n, d) is used by the MLP only.
         """
-        loss, grads = self._data_loss_grad(X, y, dropout_mask, work)
+        loss, grads = self.data_loss_grad(X, y, dropout_mask, work)
         self._add_penalty_grads(grads, None if work is None else work.get("tmp"))
         if penalty:
             loss += self.penalty()
@@ -232,7 +232,7 @@ class LogisticRegression(_Model):
     """
 
     _PARAMS = ("W", "b")
-    _PENALISED = ("W",)
+    PENALISED = ("W",)
 
     def __init__(self, lr: float = 0.01, batch_size: int = 128, epochs: int = 20,
                  l2: float = 1e-4, l1: float = 0.0, momentum: float = 0.0,
@@ -260,12 +260,13 @@ class LogisticRegression(_Model):
         z += self.b
         return z
 
-    def _data_loss_grad(self, X, y, dropout_mask, work):
+    def data_loss_grad(self, X, y, dropout_mask=None, work=None, scale=1.0):
+        """(mean cross-entropy, its gradients times `scale`); see `_Model.loss_grad`."""
         m = len(X)
         z = np.matmul(X, self.W, out=None if work is None else work["z"][:m])  # (B, 10)
         z += self.b
         loss, y_hat = F.cross_entropy_forward(z, y, out=z)                     # (B, 10)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)                     # (B, 10)
+        dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)        # (B, 10)
         gW = np.matmul(X.T, dz, out=None if work is None else work["W"])       # (784, 10)
         gb = dz.sum(axis=0, out=None if work is None else work["b"])           # (10,)
         return loss, {"W": gW, "b": gb}
@@ -283,7 +284,7 @@ class MLP(_Model):
     """
 
     _PARAMS = ("W1", "b1", "W2", "b2")
-    _PENALISED = ("W1", "W2")
+    PENALISED = ("W1", "W2")
 
     def __init__(self, hidden: int = 256, activation: str = "relu", dropout: float = 0.0,
                  lr: float = 0.1, batch_size: int = 64, epochs: int = 20, l2: float = 1e-4,
@@ -302,11 +303,13 @@ class MLP(_Model):
         if not (isinstance(p["dropout"], numbers.Real) and 0 <= p["dropout"] < 1):
             _bad(p, "dropout", "in [0, 1)")
 
-    def sample_dropout(self, m: int, rng: np.random.Generator):
-        """Inverted-dropout mask (m, d) for the hidden layer, or None when dropout is 0."""
+    def sample_dropout(self, m: int, rng: np.random.Generator, work: dict | None = None):
+        """Inverted-dropout mask (m, d) for the hidden layer, or None when dropout is 0; drawn
+        into work["mask"] when a workspace is given."""
         if not self.dropout:
             return None
-        return F.dropout_mask((m, self.hidden), self.dropout, rng, self.W1.dtype)
+        out = None if work is None else work["mask"][:m]
+        return F.dropout_mask((m, self.hidden), self.dropout, rng, self.W1.dtype, out=out)
 
     def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
                     dtype=np.float32) -> None:
@@ -320,10 +323,12 @@ class MLP(_Model):
         self.b2 = np.zeros(N_CLASSES, dtype=dtype)
 
     def workspace(self, batch_size: int) -> dict:
-        """Buffers reused by every batch: z1, h, h_drop, dh (B, d), z (B, 10), the gradients."""
+        """Buffers reused by every batch: z1, h, h_drop, dh, mask (B, d), z (B, 10), the
+        gradients."""
         dt, d = self.W1.dtype, self.hidden
         return {"z1": np.empty((batch_size, d), dt), "h": np.empty((batch_size, d), dt),
                 "h_drop": np.empty((batch_size, d), dt), "dh": np.empty((batch_size, d), dt),
+                "mask": np.empty((batch_size, d), dt),
                 "z": np.empty((batch_size, N_CLASSES), dt),
                 "W1": np.empty_like(self.W1), "b1": np.empty_like(self.b1),
                 "W2": np.empty_like(self.W2), "b2": np.empty_like(self.b2),
@@ -342,7 +347,9 @@ class MLP(_Model):
         z += self.b2
         return z
 
-    def _data_loss_grad(self, X, y, dropout_mask, work):
+    def data_loss_grad(self, X, y, dropout_mask=None, work=None, scale=1.0):
+        """(mean cross-entropy, its gradients times `scale`); see `_Model.loss_grad`. `scale`
+        multiplies dz (B, 10) only, so the training loop gets lr * gradient for free."""
         m = len(X)
         w = (lambda k: work[k][:m]) if work is not None else (lambda k: None)
         full = (lambda k: work[k]) if work is not None else (lambda k: None)
@@ -353,7 +360,7 @@ class MLP(_Model):
         z = np.matmul(h_drop, self.W2, out=w("z"))                         # (B, 10)
         z += self.b2
         loss, y_hat = F.cross_entropy_forward(z, y, out=z)                 # (B, 10)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat)                 # (B, 10)
+        dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)    # (B, 10)
         gW2 = np.matmul(h_drop.T, dz, out=full("W2"))                      # (d, 10)
         gb2 = dz.sum(axis=0, out=full("b2"))                               # (10,)
         dh = np.matmul(dz, self.W2.T, out=w("dh"))                         # (B, d)

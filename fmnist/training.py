@@ -4,14 +4,16 @@ the divergence check and data augmentation.
 Like CS231n's Solver it never imports a model class: it trains any object with this interface
 (both `fmnist.models` estimators have it):
 
-    get_params() -> dict      hyper-parameters; the loop reads lr, batch_size, epochs, momentum,
-                              nesterov, lr_schedule, augment, restore_best, patience,
-                              random_state, verbose
+    get_params() -> dict      hyper-parameters; the loop reads lr, batch_size, epochs, l2, l1,
+                              momentum, nesterov, lr_schedule, augment, restore_best,
+                              patience, random_state, verbose
     init_params(rng, n_features, dtype)    draw the initial weights from `rng`
     params -> {name: array}   the weights, updated in place by the loop
-    workspace(batch_size) -> dict          buffers reused by every batch
-    sample_dropout(m, rng) -> mask | None  the dropout mask of an (m, ...) batch, or None
-    loss_grad(Xb, yb, mask, work, penalty) -> (loss, {name: gradient})
+    PENALISED -> names        the weights the L2/L1 penalties apply to
+    workspace(batch_size) -> dict          buffers reused by every batch ("tmp": scratch)
+    sample_dropout(m, rng, work) -> mask | None   the dropout mask of an m-example batch
+    data_loss_grad(Xb, yb, mask, work, scale) -> (mean cross-entropy, {name: scale * grad})
+                              the data term only: the loop adds the penalties' gradients
     evaluate(Xs, y) -> (loss, accuracy)    on normalised inputs, dropout off
 
 One seeded `numpy.random.Generator` (from `random_state`) drives, in order, the initial
@@ -22,11 +24,14 @@ seed gives the same weights and history.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from fmnist import functional as F
 from fmnist.data import IMAGE_SHAPE, Standardizer
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "lr")
@@ -52,48 +57,126 @@ def augment_batch(Xb: np.ndarray, kind: str, rng: np.random.Generator, backgroun
 
     Xb (m, 784) normalised images; kind "flip" (left-right, probability 1/2), "shift" (up to
     `max_shift` pixels in each direction, uniformly) or "flip+shift"; pixels shifted in take
-    the value `background` (a blank raw pixel, normalised). One gather for the whole batch.
+    the value `background` (a blank raw pixel, normalised). "flip" reverses the columns of the
+    chosen images only, in place; a shift is one gather for the whole batch.
     """
     m = len(Xb)
     rows_n, cols_n = IMAGE_SHAPE
+    flip = rng.random(m) < 0.5 if "flip" in kind else None
+    if "shift" not in kind:
+        imgs = Xb.reshape(m, rows_n, cols_n)  # a view: splitting the last axis never copies
+        chosen = np.flatnonzero(flip)
+        imgs[chosen] = imgs[chosen, :, ::-1]
+        return Xb
     r, c = np.arange(rows_n), np.arange(cols_n)
     src_r = np.broadcast_to(r, (m, rows_n))
     src_c = np.broadcast_to(c, (m, cols_n))
-    if "flip" in kind:
-        flip = rng.random(m) < 0.5
+    if flip is not None:
         src_c = np.where(flip[:, None], c[::-1], c)
-    imgs = Xb.reshape(m, rows_n, cols_n)
-    if "shift" in kind:
-        s = max_shift
-        dy, dx = rng.integers(-s, s + 1, size=(2, m))
-        src_r = src_r - dy[:, None] + s
-        src_c = src_c - dx[:, None] + s
-        padded = np.full((m, rows_n + 2 * s, cols_n + 2 * s), background, dtype=Xb.dtype)
-        padded[:, s:s + rows_n, s:s + cols_n] = imgs
-        imgs = padded
-    out = imgs[np.arange(m)[:, None, None], src_r[:, :, None], src_c[:, None, :]]
+    s = max_shift
+    dy, dx = rng.integers(-s, s + 1, size=(2, m))
+    src_r = src_r - dy[:, None] + s
+    src_c = src_c - dx[:, None] + s
+    padded = np.full((m, rows_n + 2 * s, cols_n + 2 * s), background, dtype=Xb.dtype)
+    padded[:, s:s + rows_n, s:s + cols_n] = Xb.reshape(m, rows_n, cols_n)
+    out = padded[np.arange(m)[:, None, None], src_r[:, :, None], src_c[:, None, :]]
     Xb[...] = out.reshape(m, -1)
     return Xb
 
 
+_BLOCK = 1 << 17  # elements (512 KB of float32) per block of rows that _update works on
+
+
 def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: float,
-            nesterov: bool) -> None:
+            nesterov: bool, penalties: dict | None = None, tmp: np.ndarray | None = None
+            ) -> None:
     """In place: plain GD  W -= lr g;  momentum  v = mu v - lr g, W += v;
-    Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers."""
+    Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers.
+
+    `penalties` {name: (l2, l1)} first adds the penalty gradient l2 W + l1 sign(W) to g (as
+    `_Model._add_penalty_grads` does). `train_epoch` passes g already multiplied by its step
+    size, the coefficients too, and lr = 1, which skips the multiplication. `tmp` (at least
+    as large as a block) spares allocating its temporary. Each array is processed in blocks of
+    rows of about `_BLOCK` elements, every step on one block before the next, so the block's
+    W, g, v stay in cache between steps instead of each step streaming the whole 784 x d
+    matrix through memory; where the process may use two CPUs, a helper thread does half of
+    the blocks of W1 (see `_helper_thread`). Every element sees the same operations in the
+    same order as whole-array code, so neither the blocks nor the thread change any result.
+    """
+    penalties = penalties or {}
     for k, W in params.items():
-        g = grads[k]
-        g *= W.dtype.type(lr)
-        if velocity is None:
+        g, v = grads[k], None if velocity is None else velocity[k]
+        l2, l1 = penalties.get(k, (0.0, 0.0))
+        if not (l2 or l1 or v is not None):  # plain GD: nothing to keep in cache
+            if lr != 1:
+                g *= W.dtype.type(lr)
             W -= g
             continue
-        v = velocity[k]
-        v *= W.dtype.type(mu)
-        v -= g
-        if nesterov:
-            W -= g
-            W += np.multiply(v, W.dtype.type(mu), out=g)
-        else:
-            W += v
+        rows = max(1, _BLOCK // max(1, W[0].size)) if W.ndim > 1 else len(W)
+        starts = range(0, len(W), rows)
+        pool = _helper_thread() if len(starts) >= 4 else None
+        if pool is None:
+            _update_blocks(W, g, v, starts, rows, lr, mu, nesterov, l2, l1,
+                           None if tmp is None else tmp.reshape(-1))
+            continue
+        # W1: the second half of the blocks on a helper thread (NumPy releases the GIL inside
+        # each operation), the first half here, each with its own half of tmp
+        half = len(starts) // 2
+        tmps = (None, None) if tmp is None else np.array_split(tmp.reshape(-1), 2)
+        done = pool.submit(_update_blocks, W, g, v, starts[half:], rows, lr, mu, nesterov,
+                           l2, l1, tmps[1])
+        _update_blocks(W, g, v, starts[:half], rows, lr, mu, nesterov, l2, l1, tmps[0])
+        done.result()
+
+
+_HELPER: dict = {}
+
+
+def _helper_thread():
+    """A one-thread pool for half of the update when this process may use two CPUs: more than
+    one CPU available and BLAS not limited to one thread (OPENBLAS_NUM_THREADS or
+    OMP_NUM_THREADS, as `fmnist.parallel` sets for its workers); else None. One per process."""
+    if _HELPER.get("pid") != os.getpid():
+        limit = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:
+            cpus = os.cpu_count() or 1
+        threads = min(cpus, int(limit)) if limit and limit.isdigit() else cpus
+        _HELPER.update(pid=os.getpid(), pool=ThreadPoolExecutor(
+            1, thread_name_prefix="fmnist-update") if threads > 1 else None)
+    return _HELPER["pool"]
+
+
+def _update_blocks(W, g, v, starts, rows, lr, mu, nesterov, l2, l1, tmp) -> None:
+    for s in starts:
+        b = slice(s, s + rows)
+        t = None
+        if l2 or l1:
+            size, shape = W[b].size, W[b].shape
+            t = (tmp[:size].reshape(shape) if tmp is not None and tmp.size >= size
+                 and tmp.dtype == W.dtype else np.empty_like(W[b]))
+        _update_block(W[b], g[b], None if v is None else v[b], lr, mu, nesterov, l2, l1, t)
+
+
+def _update_block(W, g, v, lr, mu, nesterov, l2, l1, t) -> None:
+    f = W.dtype.type
+    if l2:
+        g += F.l2_grad(W, l2, out=t)
+    if l1:
+        g += F.l1_grad(W, l1, out=t)
+    if lr != 1:  # the training loop passes lr * g and lr = 1
+        g *= f(lr)
+    if v is None:
+        W -= g
+        return
+    v *= f(mu)
+    v -= g
+    if nesterov:
+        W -= g
+        W += np.multiply(v, f(mu), out=g)
+    else:
+        W += v
 
 
 def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.ndarray,
@@ -103,11 +186,15 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
     `work` = model.workspace(batch_size) and xb (batch_size, 784) are reused by every batch
     (the batch is gathered into xb, never into a new array); `velocity` holds the momentum
     buffers (None for plain GD). Raises TrainingDiverged on a NaN or infinite batch loss.
+
+    The penalty's gradient is added by `_update`, block by block, from `model.PENALISED` and
+    the l2, l1 hyper-parameters; the model gives lr times the data term's gradients.
     """
     hp = model.get_params()
     n, bs = len(Xs), len(xb)
     mu, augment = float(hp["momentum"]), hp["augment"]
     params = model.params
+    penalties = {k: (lr * hp["l2"], lr * hp["l1"]) for k in model.PENALISED}
     perm = rng.permutation(n)
     for batch, start in enumerate(range(0, n, bs), start=1):
         idx = perm[start:start + bs]
@@ -116,11 +203,13 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
         yb = y[idx]
         if augment:
             augment_batch(Xb, augment, rng, background)
-        mask = model.sample_dropout(m, rng)
-        loss, grads = model.loss_grad(Xb, yb, mask, work, penalty=False)
+        mask = model.sample_dropout(m, rng, work)
+        # lr * the data term's gradients (lr enters through dz, B x 10, instead of a pass
+        # over W1); lr * the penalty's gradient is added inside _update, block by block
+        loss, steps = model.data_loss_grad(Xb, yb, mask, work, scale=lr)
         if not math.isfinite(loss):
             raise _diverged(epoch, batch, loss, lr)
-        _update(params, grads, velocity, lr, mu, hp["nesterov"])
+        _update(params, steps, velocity, 1.0, mu, hp["nesterov"], penalties, work.get("tmp"))
 
 
 def _diverged(epoch: int, batch: int | None, loss: float, lr: float) -> TrainingDiverged:

@@ -51,6 +51,16 @@ def test_cross_entropy_forward_backward_match_formulas():
     np.testing.assert_allclose(dz, (F.softmax(z) - onehot) / 6, rtol=1e-10, atol=1e-15)
 
 
+def test_cross_entropy_backward_scale():
+    rng = np.random.default_rng(4)
+    z, y = rng.standard_normal((6, 10)).astype(np.float32), rng.integers(0, 10, 6)
+    _, y_hat = F.cross_entropy_forward(z, y)
+    plain = F.cross_entropy_backward(y_hat, y)
+    np.testing.assert_array_equal(F.cross_entropy_backward(y_hat, y, scale=1.0), plain)
+    np.testing.assert_allclose(F.cross_entropy_backward(y_hat, y, scale=0.03), 0.03 * plain,
+                               rtol=1e-6)
+
+
 def test_cross_entropy_gradient_numerically():
     rng = np.random.default_rng(3)
     z, y = rng.standard_normal((4, 10)), rng.integers(0, 10, 4)
@@ -127,6 +137,37 @@ def test_dropout_mask_is_inverted_and_seeded():
     h, dh = np.ones((400, 500), np.float32), np.full((400, 500), 2, np.float32)
     np.testing.assert_array_equal(F.dropout_forward(h, mask), mask)
     np.testing.assert_array_equal(F.dropout_backward(dh, mask), 2 * mask)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 0.9])
+def test_dropout_keep_rate_is_1_minus_p(p):
+    keep = F.dropout_keep((1000, 1000), p, np.random.default_rng(11))
+    assert keep.dtype == bool and keep.shape == (1000, 1000)
+    # Binomial(10^6, p): 5 standard deviations (at most 0.0025) either side
+    assert abs((~keep).mean() - p) <= 5 * math.sqrt(p * (1 - p) / keep.size)
+    if p == 0.0:
+        assert keep.all()
+
+
+def test_dropout_keep_draws_more_bits_where_8_do_not_decide():
+    """p = 0.5 / 256 drops only entries whose first 8 random bits are all 0 (1 in 256) AND
+    whose next 24 bits are below 2^23 (1 in 2): p exactly. Without the extra bits the rate
+    would be 0 or 1/256."""
+    p = 0.5 / 256
+    keep = F.dropout_keep((2000, 1000), p, np.random.default_rng(12))
+    dropped = keep.size - np.count_nonzero(keep)
+    mean, sd = keep.size * p, math.sqrt(keep.size * p * (1 - p))  # 7812.5, 88.2
+    assert abs(dropped - mean) < 5 * sd
+
+
+def test_dropout_mask_into_a_buffer_and_its_rows_independent():
+    rng = np.random.default_rng(13)
+    buf = np.empty((64, 300), np.float32)
+    mask = F.dropout_mask((64, 300), 0.5, rng, out=buf)
+    assert mask is buf and set(np.unique(buf)) == {0.0, 2.0}
+    # a mask is not one row repeated, nor the next mask the same as this one
+    assert len({row.tobytes() for row in buf}) == 64
+    assert not np.array_equal(F.dropout_mask((64, 300), 0.5, rng), buf)
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.0])

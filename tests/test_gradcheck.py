@@ -64,7 +64,7 @@ def make(model, seed=1, scale=None):
 
 def away_from_zero(model):
     """Keep weights at least 1e-3 from 0, where |W| is differentiable (for the L1 check)."""
-    for name in model._PENALISED:
+    for name in model.PENALISED:
         W = getattr(model, name)
         W[np.abs(W) < 1e-3] = 1e-3
 

@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
+from fmnist import functional as F
+from fmnist import training
 from fmnist.data import IMAGE_SHAPE
 from fmnist.models import MLP, LogisticRegression
 from fmnist.training import (
@@ -15,6 +17,7 @@ from fmnist.training import (
     augment_batch,
     format_record,
     learning_rate,
+    train_epoch,
 )
 from tests.synth import toy_data
 
@@ -75,6 +78,160 @@ def test_update_rules_match_their_formulas():
     np.testing.assert_allclose(P["W"], W + mu * (mu * v - lr * g) - lr * g)
 
 
+@pytest.mark.parametrize("mu,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+@pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (1e-3, 0.0), (1e-3, 1e-4)])
+def test_update_in_blocks_with_penalties_is_bit_identical_to_whole_arrays(
+        monkeypatch, mu, nesterov, l2, l1):
+    """_update adds the penalty gradient and steps block by block of rows; each element must
+    get exactly what whole-array code (model._add_penalty_grads, then the step) gives."""
+    monkeypatch.setattr(training, "_BLOCK", 7 * 16)  # W (50, 16): 7 rows a block, 8 blocks
+    rng = np.random.default_rng(1)
+    f = np.float32
+    W, g, v = (rng.standard_normal((50, 16), dtype=f) for _ in range(3))
+    b, gb, vb = (rng.standard_normal(16, dtype=f) for _ in range(3))
+    lr = 0.05
+    # the reference: whole arrays, the penalty on W only (as for the models' weight matrices)
+    rg = g.copy()
+    if l2:
+        rg += F.l2_grad(W, l2)
+    if l1:
+        rg += F.l1_grad(W, l1)
+    ref = {}
+    for k, (P0, G0, V0) in {"W": (W, rg, v), "b": (b, gb.copy(), vb)}.items():
+        P, G, V = P0.copy(), G0.copy(), V0.copy()
+        G *= f(lr)
+        if mu:
+            V *= f(mu)
+            V -= G
+            if nesterov:
+                P -= G
+                P += f(mu) * V
+            else:
+                P += V
+        else:
+            P -= G
+        ref[k] = (P, V)
+    params, vel = {"W": W.copy(), "b": b.copy()}, {"W": v.copy(), "b": vb.copy()}
+    _update(params, {"W": g.copy(), "b": gb.copy()}, vel if mu else None, lr, mu, nesterov,
+            penalties={"W": (l2, l1)}, tmp=np.empty(40, f))
+    for k in ("W", "b"):
+        np.testing.assert_array_equal(params[k], ref[k][0])
+        if mu:
+            np.testing.assert_array_equal(vel[k], ref[k][1])
+
+
+@pytest.mark.parametrize("n,bs", [(103, 10), (100, 10), (7, 32)])
+def test_each_example_is_used_exactly_once_per_epoch(n, bs):
+    """Every row, with its own label, goes into exactly one batch of an epoch, the last
+    (partial) batch included, and the next epoch reshuffles."""
+    Xs = np.zeros((n, 784), np.float32)
+    Xs[:, 0] = np.arange(n)  # each row names itself
+    y = np.arange(n) % 10
+    model = MLP(hidden=4, batch_size=bs, dropout=0.5, momentum=0.9, augment="flip")
+    rng = np.random.default_rng(0)
+    model.init_params(rng)
+    seen = []
+
+    def spy(Xb, yb, mask, work, scale=1.0):
+        # a flip moves pixel 0 to pixel 27 of the first image row
+        ids = np.where(Xb[:, 27] != 0, Xb[:, 27], Xb[:, 0]).astype(int)
+        np.testing.assert_array_equal(yb, y[ids])
+        assert mask is None or mask.shape == (len(Xb), 4)
+        seen.append(ids)
+        return 0.0, {k: np.zeros_like(W) for k, W in model.params.items()}
+
+    model.data_loss_grad = spy
+    bs_ = min(bs, n)
+    work, xb = model.workspace(bs_), np.empty((bs_, 784), np.float32)
+    vel = {k: np.zeros_like(W) for k, W in model.params.items()}
+    orders = []
+    for epoch in (1, 2):
+        seen.clear()
+        train_epoch(model, Xs, y, rng, 0.1, epoch, work, xb, vel)
+        order = np.concatenate(seen)
+        assert sorted(order.tolist()) == list(range(n))
+        assert [len(b) for b in seen] == [bs_] * (n // bs_) + ([n % bs_] if n % bs_ else [])
+        orders.append(order)
+    assert n < 10 or not np.array_equal(*orders)
+
+
+def test_same_seed_same_training_with_every_fast_path(data):
+    """Dropout masks, flips, the penalty added in blocks (784 x 300 is two blocks) and
+    momentum: the same seed gives bit-identical weights, another seed different ones."""
+    X, Xv, y, yv = data
+
+    def fit(seed):
+        return MLP(hidden=300, epochs=2, batch_size=64, lr=0.02, dropout=0.3, momentum=0.9,
+                   l2=1e-3, l1=1e-5, augment="flip", random_state=seed).fit(X, y, Xv, yv)
+
+    a, b, c = fit(5), fit(5), fit(6)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+        assert not np.array_equal(a.params[k], c.params[k])
+    assert a.history_["val_loss"] == b.history_["val_loss"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLP(hidden=300, l2=1e-2, l1=1e-3, momentum=0.9, dropout=0.25),
+    lambda: MLP(hidden=300, l2=1e-2, momentum=0.0),
+    lambda: LogisticRegression(l2=1e-2, l1=1e-3, momentum=0.5),
+])
+def test_one_training_step_is_the_formula(make):
+    """train_epoch on one batch: v = mu v0 - lr (grad of data loss + penalty), W += v, with
+    the gradient from model.loss_grad (the path the gradient checks test). The loop gets
+    lr * gradient from data_loss_grad(scale=lr) and adds lr * the penalty's gradient in
+    blocks; this pins down that every piece is scaled once."""
+    model = make()
+    rng = np.random.default_rng(3)
+    model.init_params(rng)
+    for W in model.params.values():  # nonzero biases and a non-trivial W
+        W += rng.standard_normal(W.shape).astype(np.float32) * 0.05
+    Xs = rng.standard_normal((64, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    lr, mu = 0.05, model.momentum
+    v0 = {k: rng.standard_normal(W.shape).astype(np.float32) * 0.01
+          for k, W in model.params.items()}
+    W0 = {k: W.copy() for k, W in model.params.items()}
+    # what train_epoch will draw: the permutation, then the mask
+    twin = np.random.default_rng(9)
+    perm = twin.permutation(64)
+    mask = (F.dropout_mask((64, model.hidden), model.dropout, twin)
+            if getattr(model, "dropout", 0) else None)
+    _, grads = model.loss_grad(Xs[perm], y[perm], mask)
+    expect_v = {k: mu * v0[k] - lr * grads[k] for k in W0}
+    vel = {k: v.copy() for k, v in v0.items()} if mu else None
+    train_epoch(model, Xs, y, np.random.default_rng(9), lr, 1, model.workspace(64),
+                np.empty((64, 784), np.float32), vel)
+    for k, W in model.params.items():
+        np.testing.assert_allclose(W - W0[k], expect_v[k], rtol=2e-3, atol=1e-7)
+        if mu:
+            np.testing.assert_allclose(vel[k], expect_v[k], rtol=2e-3, atol=1e-7)
+
+
+def test_update_with_a_helper_thread_is_bit_identical(monkeypatch):
+    """Half of W1's blocks on a helper thread: the same numbers as one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(2)
+    f = np.float32
+    W, g, v = (rng.standard_normal((784, 300), dtype=f) for _ in range(3))
+    results = []
+    for pool in (None, ThreadPoolExecutor(1)):
+        monkeypatch.setattr(training, "_helper_thread", lambda pool=pool: pool)
+        P, V = {"W": W.copy()}, {"W": v.copy()}
+        _update(P, {"W": g.copy()}, V, 1.0, 0.9, False, {"W": (1e-3, 1e-4)},
+                tmp=np.empty_like(W))
+        results.append((P["W"], V["W"]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_no_helper_thread_when_blas_is_limited_to_one(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setattr(training, "_HELPER", {})
+    assert training._helper_thread() is None
+
+
 def test_momentum_trains(data):
     X, Xv, y, yv = data
     for nesterov in (False, True):
@@ -95,6 +252,22 @@ def test_flip_mirrors_about_half_the_images_left_right():
     flipped = np.all(a[:, :, ::-1] == b, axis=(1, 2))
     assert np.all(same ^ flipped)
     assert 150 < flipped.sum() < 250
+
+
+def test_flip_probability_is_one_half_and_works_in_place_on_any_layout():
+    X = images(4000, seed=7)
+    first = None
+    for layout in (X.copy(), np.asfortranarray(X), np.repeat(X, 2, axis=0)[::2]):
+        out = augment_batch(layout, "flip", np.random.default_rng(8), background=0.0)
+        assert out is layout
+        a, b = X.reshape(-1, *IMAGE_SHAPE), out.reshape(-1, *IMAGE_SHAPE)
+        flipped = np.all(a[:, :, ::-1] == b, axis=(1, 2))
+        assert np.all(flipped | np.all(a == b, axis=(1, 2)))
+        # Binomial(4000, 1/2): mean 2000, sd 31.6; 4 sd either side
+        assert 1874 < flipped.sum() < 2126
+        if first is not None:  # every layout flips the same images for the same seed
+            np.testing.assert_array_equal(flipped, first)
+        first = flipped
 
 
 def test_shift_translates_by_at_most_2_pixels_filling_background():
