@@ -9,6 +9,7 @@ import pandas as pd
 
 from fmnist import analysis as A
 from fmnist.experiments import Results
+from fmnist.outcomes import hardest_classes_sentence
 from fmnist.sweeps import best_config_id, over_seeds
 
 NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
@@ -253,45 +254,6 @@ def dropout_histories(results: Results) -> dict[str, pd.DataFrame]:
     return out
 
 
-def confusion_text(C: np.ndarray) -> str:
-    """'Shirt taken for T-shirt/top (82 images), ...'."""
-    return A.series([f"{t} taken for {p} ({n} images)" for t, p, n in A.top_confusions(C, 3)])
-
-
-def per_class_sentence(y_true, predictions: dict) -> str:
-    """The hardest and easiest classes of the network, and where the models differ."""
-    from fmnist.data import CLASS_NAMES
-
-    acc = {k: A.per_class_accuracy(y_true, v) for k, v in predictions.items()}
-    net, lin = acc["network"], acc["logistic regression"]
-    order = np.argsort(net)
-    better = int(np.sum(net > lin))
-    gain = net - lin
-    out = (f"The network's hardest class is {CLASS_NAMES[order[0]]} ({A.pct(net[order[0]])}), "
-           f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
-           f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
-           f"logistic regression on {better} of the ten classes")
-    if np.nanmax(gain) > 0:
-        return (out + f", and the gain is largest for {CLASS_NAMES[int(np.nanargmax(gain))]} "
-                f"({A.pts(float(np.nanmax(gain)))}).")
-    return out + "."
-
-
-def files_sentence(files: dict) -> str:
-    """Where the deliverables were written, and their line counts (counted, each file)."""
-    def lines(path):
-        with open(path) as f:
-            return sum(1 for _ in f)
-    n = {k: lines(files[k]) for k in ("logreg", "nn")}
-    counts = (f"{n['nn']:,} lines each" if n["logreg"] == n["nn"] else
-              f"{n['logreg']:,} and {n['nn']:,} lines")
-    return (f"{files['logreg']} (logistic regression) and {files['nn']} (the network) hold one "
-            f"predicted class index 0-9 per line, in the order of test.csv, {counts}, with no "
-            f"header. The two models are saved as {files['logreg_model']} and "
-            f"{files['nn_model']}. No test label exists in this project, so no test accuracy is "
-            "reported; the validation accuracies above are the best available estimate of it.")
-
-
 def ranking_sentence(frames: dict[str, pd.DataFrame], nval: int) -> str:
     """Which factors change the mean accuracy by more than noise, largest effect first, and
     which do not (diverged settings left out, and said to be)."""
@@ -314,19 +276,6 @@ def ranking_sentence(frames: dict[str, pd.DataFrame], nval: int) -> str:
     if any(d for *_, d in effects):
         out += " (diverged settings left out)"
     return out
-
-
-def hardest_classes_sentence(y_true, predictions: dict) -> str:
-    """Whether the models find the same two classes hardest, said from the numbers."""
-    from fmnist.data import CLASS_NAMES
-
-    worst = {k: [CLASS_NAMES[i] for i in np.argsort(A.per_class_accuracy(y_true, v))[:2]]
-             for k, v in predictions.items()}
-    sets = [set(w) for w in worst.values()]
-    if len(sets) > 1 and all(s == sets[0] for s in sets):
-        who = "Both models find" if len(sets) == 2 else "All models find"
-        return f"{who} the same two classes hardest: {A.series(sorted(sets[0]))}."
-    return " ".join(f"The hardest classes of {k} are {A.series(w)}." for k, w in worst.items())
 
 
 def conclusions(results: Results, y_val, predictions: dict) -> str:
@@ -356,38 +305,6 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
             f"For logistic regression, {ranking_sentence(results.logreg, nval)}. For the "
             f"network, {ranking_sentence(results.nn, nval)}. In the final recipe, "
             + ablation_text + ". " + hardest_classes_sentence(y_val, predictions))
-
-
-def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:
-    """Page 1: where the data came from, what that means for the prediction files, any image
-    shared by train.csv and test.csv, and the results fingerprint (Markdown)."""
-    from fmnist.deliverables import fingerprint_line
-
-    if prov["source"] == "built":
-        text = ("**Data: built, not the course's files.** `data/train.csv` and `data/test.csv` "
-                "were built by this project from Debian's `dataset-fashion-mnist` package"
-                + (f" (seed {prov['seed']})" if prov.get("seed") is not None else "")
-                + f": {prov['train_rows']:,} labelled and "
-                f"{prov['test_rows']:,} unlabelled images drawn from the 70,000 images of "
-                "Fashion-MNIST. The prediction files of this report are for that built "
-                "`test.csv`, **not for the course's test set**: to hand in predictions, copy "
-                "the course's `train.csv` and `test.csv` into `data/` and run `make report` "
-                "again. Never apply a model trained on a built `train.csv` to the course's "
-                "`test.csv`: the 70,000-image pool contains the course's test images, so such "
-                "a model has seen some of them with their labels.")
-    elif prov["source"] == "supplied":
-        text = ("**Data: supplied.** `data/train.csv` "
-                f"({prov['train_rows']:,} rows) and `data/test.csv` ({prov['test_rows']:,} rows) "
-                "were supplied, not built by this project (no build record matches them), so "
-                "they are taken to be the course's files; the prediction files are for this "
-                "`test.csv`.")
-    else:
-        text = f"**Data: WARNING.** {prov['description']}"
-    if overlap:
-        shown = ", ".join(f"{t} and {s}" for t, s in overlap[:3])
-        text += (f" **{len(overlap)} image(s) of `test.csv` also appear in `train.csv`** "
-                 f"(train line and test line: {shown}{', ...' if len(overlap) > 3 else ''}).")
-    return text + f"\n\n{fingerprint_line(manifest)}\n"
 
 
 def lr_extremes(frame: pd.DataFrame) -> str:

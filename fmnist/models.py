@@ -148,27 +148,21 @@ class _Model:
                 total += F.l1_penalty(W, self.l1)
         return total
 
-    def _add_penalty_grads(self, grads: dict, tmp: np.ndarray | None = None) -> None:
-        """grads[W] += the L2 and L1 (sub)gradients, for each penalised W; `tmp` (shaped like
-        the largest W) spares an allocation per batch."""
-        for k in self.PENALISED:
-            W, g = getattr(self, k), grads[k]
-            buf = tmp if tmp is not None and tmp.shape == W.shape else None
-            if self.l2:
-                g += F.l2_grad(W, self.l2, out=buf)
-            if self.l1:
-                g += F.l1_grad(W, self.l1, out=buf)
-
     def loss_grad(self, X, y, dropout_mask=None, work=None, penalty=True):
-        """Objective and its gradients for normalised inputs X (B, 784), labels y (B,).
+        """Objective and its gradients for normalised inputs X (B, 784), labels y (B,): the
+        path the gradient checks test (training adds the penalty's gradient in its update).
 
         Returns (loss, grads): loss = mean cross-entropy + penalty (the penalty's value is
         skipped when `penalty=False`, its gradient never is), grads = {name: array shaped like
-        the parameter}. Works in the parameters' dtype. `work` is a dict of preallocated
-        buffers from `workspace()`; `dropout_mask` (n, d) is used by the MLP only.
+        the parameter}, in the parameters' dtype; `dropout_mask` (B, d) is the MLP's only.
         """
         loss, grads = self.data_loss_grad(X, y, dropout_mask, work)
-        self._add_penalty_grads(grads, None if work is None else work.get("tmp"))
+        for k in self.PENALISED:
+            W = getattr(self, k)
+            if self.l2:
+                grads[k] += F.l2_grad(W, self.l2)
+            if self.l1:
+                grads[k] += F.l1_grad(W, self.l1)
         if penalty:
             loss += self.penalty()
         return loss, grads

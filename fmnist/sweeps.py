@@ -10,9 +10,7 @@ default: the number of CPUs, at most 2; 0 trains in this process, for tests and 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import math
-import multiprocessing
 import os
 import sys
 import time
@@ -24,10 +22,10 @@ import pandas as pd
 
 from fmnist import runcache
 from fmnist.models import MODELS
+from fmnist.parallel import process_pool
 from fmnist.training import HISTORY_KEYS, TrainingDiverged
 
 LN_K = math.log(10)  # the loss of uniform guessing, where every run starts
-_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -132,21 +130,6 @@ def workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Processes started inside this block get one BLAS thread (read when numpy loads)."""
-    saved = {k: os.environ.get(k) for k in _BLAS_ENV}
-    os.environ.update({k: "1" for k in _BLAS_ENV})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def fmt_seconds(s: float) -> str:
     s = int(round(s))
     if s >= 3600:
@@ -167,8 +150,7 @@ def _train_all(kind, todo: dict, spec, cache: Path, keep_models: bool, meta: dic
         for key, config in todo.items():
             yield _fit(kind, config, spec, key, str(cache), keep_models, meta)
         return
-    ctx = multiprocessing.get_context("spawn")
-    with _one_blas_thread(), cf.ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+    with process_pool(n_workers, blas_threads=1) as pool:
         futures = [pool.submit(_fit, kind, c, spec, k, str(cache), keep_models, meta)
                    for k, c in todo.items()]
         for fut in cf.as_completed(futures):

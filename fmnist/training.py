@@ -94,7 +94,7 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
     Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers.
 
     `penalties` {name: (l2, l1)} first adds the penalty gradient l2 W + l1 sign(W) to g (as
-    `_Model._add_penalty_grads` does). `train_epoch` passes g already multiplied by its step
+    `_Model.loss_grad` does). `train_epoch` passes g already multiplied by its step
     size, the coefficients too, and lr = 1, which skips the multiplication. `tmp` (at least
     as large as a block) spares allocating its temporary. Each array is processed in blocks of
     rows of about `_BLOCK` elements, every step on one block before the next, so the block's

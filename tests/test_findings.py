@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from fmnist import findings as Fd
+from fmnist import outcomes as Oc
 from fmnist.experiments import BestModel, Results
 from fmnist.sweeps import over_seeds
 
@@ -244,12 +245,12 @@ def test_hardest_classes_same_or_different():
     a[60:65] = 0  # Shirt (6) 50%
     a[40:43] = 2  # Coat (4) 70%
     b = a.copy()
-    assert Fd.hardest_classes_sentence(y, {"logistic regression": a, "network": b}) == (
+    assert Oc.hardest_classes_sentence(y, {"logistic regression": a, "network": b}) == (
         "Both models find the same two classes hardest: Coat and Shirt.")
     b = y.copy()
     b[20:26] = 4  # Pullover (2) 40%
     b[60:62] = 0  # Shirt 80%
-    assert Fd.hardest_classes_sentence(y, {"logistic regression": a, "network": b}) == (
+    assert Oc.hardest_classes_sentence(y, {"logistic regression": a, "network": b}) == (
         "The hardest classes of logistic regression are Shirt and Coat. "
         "The hardest classes of network are Pullover and Shirt.")
 
@@ -261,11 +262,11 @@ def test_per_class_sentence_gain_only_when_there_is_one():
     net = y.copy()
     net[60:63] = 0
     net[40:42] = 2
-    text = Fd.per_class_sentence(y, {"logistic regression": lin, "network": net})
+    text = Oc.per_class_sentence(y, {"logistic regression": lin, "network": net})
     assert text.startswith("The network's hardest class is Shirt (70.0%), then Coat (80.0%)")
     assert "more accurate than logistic regression on 1 of the ten classes" in text
     assert text.endswith("the gain is largest for Shirt (30.0 points).")
-    text = Fd.per_class_sentence(y, {"logistic regression": y, "network": lin})
+    text = Oc.per_class_sentence(y, {"logistic regression": y, "network": lin})
     assert "on 0 of the ten classes." in text and "gain" not in text
 
 
@@ -328,29 +329,29 @@ def prov(source, **kw):
 
 
 def test_provenance_built():
-    text = Fd.provenance_paragraph(prov("built"), [], MANIFEST)
+    text = Oc.provenance_paragraph(prov("built"), [], MANIFEST)
     assert text.startswith("**Data: built, not the course's files.**")
     assert "(seed 0): 56,000 labelled and 14,000 unlabelled images" in text
     assert "**not for the course's test set**" in text
     assert text.endswith("\n\nResults fingerprint: abc123\n")
-    unknown_seed = Fd.provenance_paragraph(prov("built", seed=None), [], MANIFEST)
+    unknown_seed = Oc.provenance_paragraph(prov("built", seed=None), [], MANIFEST)
     assert "seed None" not in unknown_seed and "package: 56,000 labelled" in unknown_seed
 
 
 def test_provenance_supplied_and_mixed():
-    text = Fd.provenance_paragraph(prov("supplied"), [], MANIFEST)
+    text = Oc.provenance_paragraph(prov("supplied"), [], MANIFEST)
     assert text.startswith("**Data: supplied.** `data/train.csv` (56,000 rows) and "
                            "`data/test.csv` (14,000 rows) were supplied")
     assert "not for the course" not in text and "image(s)" not in text
-    mixed = Fd.provenance_paragraph(prov("mixed"), [], MANIFEST)
+    mixed = Oc.provenance_paragraph(prov("mixed"), [], MANIFEST)
     assert mixed.startswith("**Data: WARNING.** train.csv was built but test.csv supplied.")
 
 
 def test_provenance_names_the_overlap():
-    text = Fd.provenance_paragraph(prov("supplied"), [(3, 7), (10, 2)], MANIFEST)
+    text = Oc.provenance_paragraph(prov("supplied"), [(3, 7), (10, 2)], MANIFEST)
     assert ("**2 image(s) of `test.csv` also appear in `train.csv`** (train line and test "
             "line: 3 and 7, 10 and 2).") in text
-    many = Fd.provenance_paragraph(prov("supplied"), [(i, i + 1) for i in range(5)], MANIFEST)
+    many = Oc.provenance_paragraph(prov("supplied"), [(i, i + 1) for i in range(5)], MANIFEST)
     assert "**5 image(s)" in many and "0 and 1, 1 and 2, 2 and 3, ...)" in many
 
 
@@ -359,9 +360,9 @@ def test_files_sentence_counts_each_file(tmp_path):
              "logreg_model": "models/logreg.npz", "nn_model": "models/nn.npz"}
     files["logreg"].write_text("1\n2\n3\n")
     files["nn"].write_text("1\n2\n3\n")
-    assert "3 lines each, with no header" in Fd.files_sentence(files)
+    assert "3 lines each, with no header" in Oc.files_sentence(files)
     files["nn"].write_text("1\n2\n")
-    assert "3 and 2 lines, with no header" in Fd.files_sentence(files)
+    assert "3 and 2 lines, with no header" in Oc.files_sentence(files)
 
 
 # --------------------------------------------------------------------------- real frames
@@ -390,7 +391,7 @@ def test_every_finding_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
                  Fd.finals_candidates(res.logreg_finals, nval),
                  Fd.overfitting_sentence(res.best["nn"].history),
                  Fd.over_seeds_text(res.best["nn"].runs),
-                 Fd.per_class_sentence(y_val, pred), Fd.conclusions(res, y_val, pred)):
+                 Oc.per_class_sentence(y_val, pred), Fd.conclusions(res, y_val, pred)):
         assert isinstance(text, str) and text and "nan" not in text.lower()
     assert set(Fd.dropout_histories(res)) == {"with dropout", "without dropout"}
     assert len(Fd.activation_stats(res)) == len(ctx.plan.nn_activation_lrs)

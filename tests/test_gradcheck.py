@@ -115,12 +115,13 @@ def test_workspace_path_gives_the_same_gradients():
 def test_gradcheck_catches_a_wrong_gradient():
     """The checker itself can fail: a deliberately wrong gradient is detected."""
     model = make(LogisticRegression(l2=0.1))
-    real = model._add_penalty_grads
+    real = model.data_loss_grad
 
-    def wrong(grads, tmp=None):
-        real(grads, tmp)
+    def wrong(*args, **kwargs):
+        loss, grads = real(*args, **kwargs)
         grads["W"] *= 1.001
+        return loss, grads
 
-    model._add_penalty_grads = wrong
+    model.data_loss_grad = wrong
     with pytest.raises(AssertionError, match="W: relative error"):
         check(model, *batch())

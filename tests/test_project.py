@@ -153,8 +153,6 @@ def test_no_module_is_over_400_lines():
     assert not long, f"split these modules (over {MAX_LINES} lines): {long}"
 
 
-@pytest.mark.xfail(strict=False, reason="tools/ still imports fmnist._io (atomic_write) until "
-                                        "the renderer branches merge; the lead flips this")
 def test_tools_use_no_private_fmnist_module():
     offenders = []
     for path in sorted((ROOT / "tools").rglob("*.py")):

@@ -111,7 +111,8 @@ def test_a_complete_project_is_packed(tmp_path):
     with zipfile.ZipFile(tmp_path / "314159265.zip") as zf:
         names = set(zf.namelist())
     assert {"report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv", "NN_pred.csv",
-            "deliverables.json", "fmnist/__init__.py", "tools/qmdrender/__init__.py"} <= names
+            "deliverables.json", "fmnist/__init__.py", "tools/qmdrender/__init__.py",
+            "report.ipynb"} <= names
     assert not any(n.startswith("data/") for n in names)
 
 
@@ -301,11 +302,14 @@ def test_submission_refuses_missing_stale_and_quick_files(tmp_path):
     assert "report.pdf is older than" in found
 
 
-def test_the_notebook_hook_requires_and_packs_generated_extras(tmp_path, monkeypatch):
+def test_the_report_is_packed_as_a_notebook_too(tmp_path):
+    """The course takes code as .py or .ipynb only: pack converts report.qmd to report.ipynb,
+    cells and `#|` options kept, and packs it."""
     _project(tmp_path)
-    monkeypatch.setattr(submission, "GENERATED_EXTRAS", ["report.ipynb"])
-    assert "report.ipynb is missing" in _problems(tmp_path)
-    (tmp_path / "report.ipynb").write_text("{}\n")
+    (tmp_path / "report.qmd").write_text('---\ntitle: "T"\n---\n\nText.\n\n```{python}\n'
+                                         '#| label: one\nx = 1\n```\n')
     assert submission.main(["--root", str(tmp_path)]) == 0
     with zipfile.ZipFile(tmp_path / "314159265.zip") as zf:
-        assert "report.ipynb" in zf.namelist()
+        nb = json.loads(zf.read("report.ipynb"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "".join(code[0]["source"]) == "#| label: one\nx = 1"

@@ -83,7 +83,7 @@ def test_update_rules_match_their_formulas():
 def test_update_in_blocks_with_penalties_is_bit_identical_to_whole_arrays(
         monkeypatch, mu, nesterov, l2, l1):
     """_update adds the penalty gradient and steps block by block of rows; each element must
-    get exactly what whole-array code (model._add_penalty_grads, then the step) gives."""
+    get exactly what whole-array code (the penalty's gradient added, then the step) gives."""
     monkeypatch.setattr(training, "_BLOCK", 7 * 16)  # W (50, 16): 7 rows a block, 8 blocks
     rng = np.random.default_rng(1)
     f = np.float32

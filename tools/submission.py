@@ -22,17 +22,18 @@ import sys
 import zipfile
 from pathlib import Path
 
-from fmnist._io import atomic_write
 from fmnist.deliverables import MANIFEST_NAME, check_manifest, check_report_text, read_manifest
 from fmnist.schema import DataError
+from tools.qmdrender.convert import qmd_to_ipynb
+from tools.qmdrender.fileio import atomic_write
 
 FILES = ["report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv", "NN_pred.csv",
          MANIFEST_NAME]
 FOLDERS = ["fmnist", "tools/qmdrender"]
 PREDICTIONS = ["lr_pred.csv", "NN_pred.csv"]
-# Hook for generated files that must be handed in too, e.g. "report.ipynb" once
-# `python -m tools.qmdrender --to ipynb` makes it: each is required by `problems` and packed.
-GENERATED_EXTRAS: list[str] = []
+# Files `pack` makes and packs: the report's code as a notebook (the course accepts code only
+# as .py or .ipynb), converted from report.qmd as `quarto convert` would.
+GENERATED_EXTRAS: list[str] = ["report.ipynb"]
 ID_PATTERN = re.compile(r"[0-9]{5,10}")
 _PLACEHOLDER_NAME = re.compile(r"^\s*$|your\s*name|student|todo|tbd|placeholder|name here|xxx",
                                re.I)
@@ -133,7 +134,7 @@ def problems(root: Path, allow_built_data: bool = False) -> list[str]:
         out = author_problems(students(root))
     except SubmissionError as err:
         out = [str(err)]
-    for name in FILES + GENERATED_EXTRAS:
+    for name in FILES:
         if not (root / name).is_file():
             hint = "" if name in ("README.md", "report.qmd", "_quarto.yml") else \
                 " (run `make report`)"
@@ -181,7 +182,12 @@ def members(root: Path) -> list[Path]:
 
 
 def pack(root: Path, allow_built_data: bool = False) -> Path:
-    """Check, then write the archive into `root` (atomically); returns its path."""
+    """Write report.ipynb from report.qmd, check, then write the archive into `root`
+    (atomically); returns its path."""
+    qmd = root / "report.qmd"
+    if qmd.is_file():
+        with atomic_write(root / "report.ipynb", "w", encoding="utf-8") as f:
+            f.write(qmd_to_ipynb(qmd.read_text(encoding="utf-8")))
     found = problems(root, allow_built_data)
     if found:
         raise SubmissionError("cannot pack the submission yet:\n  - " + "\n  - ".join(found))
