@@ -220,6 +220,7 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
     Diverged settings are marked with an x on the axis. `baseline`: the baseline's value of
     the factor, marked by a dotted line.
     """
+    standalone = ax is None
     if ax is None:
         fig, ax = plt.subplots(figsize=(3.2, 2.4), constrained_layout=True)
     else:
@@ -253,6 +254,8 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
     ax.grid(alpha=0.3)
     if hue or len(stats[stats["diverged"] > 0]):
         ax.legend(fontsize=6.5, loc="best")
+    if standalone:
+        ax.set_title(seeds_note([stats]), fontsize=8)
     return _save(fig, path)
 
 
@@ -270,7 +273,18 @@ def plot_factors(stats_by_factor: dict, names: dict, baselines: dict, ncols: int
         ax.axis("off")
     for ax in axes[:, 1:].flat:
         ax.set_ylabel("")
+    fig.suptitle(seeds_note(stats_by_factor.values()), fontsize=8)
     return _save(fig, path)
+
+
+def seeds_note(stats_frames) -> str:
+    """'mean ± sd over 3 seeds' from the `seeds` column of `over_seeds` frames (a range when
+    settings had different counts)."""
+    counts = sorted({int(c) for st in stats_frames if "seeds" in st for c in st["seeds"]})
+    if not counts:
+        return "mean ± sd over seeds"
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"mean ± sd over {n} seed{'s' if counts[-1] > 1 else ''} per setting"
 
 
 def plot_curves_pair(histories: dict, path=None):

@@ -305,3 +305,12 @@ def test_weight_templates_ten_class_images_on_one_symmetric_colour_scale():
 def test_plot_sweep_is_gone():
     """The report draws sweeps with plot_factor(s); the old per-run plot was removed."""
     assert not hasattr(plots, "plot_sweep")
+
+
+def test_sweep_figures_carry_their_seed_count():
+    st = pd.DataFrame({"lr": [0.01, 0.1], "mean": [0.8, 0.85], "sd": [0.01, 0.02],
+                       "diverged": [0, 0], "seeds": [3, 3]})
+    fig = plots.plot_factors({"lr": st}, {}, {})
+    assert fig._suptitle.get_text() == "mean ± sd over 3 seeds per setting"
+    ax = plots.plot_factor(st.assign(seeds=[2, 3]), "lr").axes[0]
+    assert ax.get_title() == "mean ± sd over 2-3 seeds per setting"
