@@ -27,7 +27,6 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -99,9 +98,8 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
     as large as a block) spares allocating its temporary. Each array is processed in blocks of
     rows of about `_BLOCK` elements, every step on one block before the next, so the block's
     W, g, v stay in cache between steps instead of each step streaming the whole 784 x d
-    matrix through memory; where the process may use two CPUs, a helper thread does half of
-    the blocks of W1 (see `_helper_thread`). Every element sees the same operations in the
-    same order as whole-array code, so neither the blocks nor the thread change any result.
+    matrix through memory. Every element sees the same operations in the same order as
+    whole-array code, so the blocks change no result.
     """
     penalties = penalties or {}
     for k, W in params.items():
@@ -113,50 +111,14 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
             W -= g
             continue
         rows = max(1, _BLOCK // max(1, W[0].size)) if W.ndim > 1 else len(W)
-        starts = range(0, len(W), rows)
-        pool = _helper_thread() if len(starts) >= 4 else None
-        if pool is None:
-            _update_blocks(W, g, v, starts, rows, lr, mu, nesterov, l2, l1,
-                           None if tmp is None else tmp.reshape(-1))
-            continue
-        # W1: the second half of the blocks on a helper thread (NumPy releases the GIL inside
-        # each operation), the first half here, each with its own half of tmp
-        half = len(starts) // 2
-        tmps = (None, None) if tmp is None else np.array_split(tmp.reshape(-1), 2)
-        done = pool.submit(_update_blocks, W, g, v, starts[half:], rows, lr, mu, nesterov,
-                           l2, l1, tmps[1])
-        _update_blocks(W, g, v, starts[:half], rows, lr, mu, nesterov, l2, l1, tmps[0])
-        done.result()
-
-
-_HELPER: dict = {}
-
-
-def _helper_thread():
-    """A one-thread pool for half of the update when this process may use two CPUs: more than
-    one CPU available and BLAS not limited to one thread (OPENBLAS_NUM_THREADS or
-    OMP_NUM_THREADS, as `fmnist.parallel` sets for its workers); else None. One per process."""
-    if _HELPER.get("pid") != os.getpid():
-        limit = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:
-            cpus = os.cpu_count() or 1
-        threads = min(cpus, int(limit)) if limit and limit.isdigit() else cpus
-        _HELPER.update(pid=os.getpid(), pool=ThreadPoolExecutor(
-            1, thread_name_prefix="fmnist-update") if threads > 1 else None)
-    return _HELPER["pool"]
-
-
-def _update_blocks(W, g, v, starts, rows, lr, mu, nesterov, l2, l1, tmp) -> None:
-    for s in starts:
-        b = slice(s, s + rows)
-        t = None
-        if l2 or l1:
-            size, shape = W[b].size, W[b].shape
-            t = (tmp[:size].reshape(shape) if tmp is not None and tmp.size >= size
-                 and tmp.dtype == W.dtype else np.empty_like(W[b]))
-        _update_block(W[b], g[b], None if v is None else v[b], lr, mu, nesterov, l2, l1, t)
+        for s in range(0, len(W), rows):
+            b = slice(s, s + rows)
+            t = None
+            if l2 or l1:
+                size, shape = W[b].size, W[b].shape
+                t = (tmp.reshape(-1)[:size].reshape(shape) if tmp is not None
+                     and tmp.size >= size and tmp.dtype == W.dtype else np.empty_like(W[b]))
+            _update_block(W[b], g[b], None if v is None else v[b], lr, mu, nesterov, l2, l1, t)
 
 
 def _update_block(W, g, v, lr, mu, nesterov, l2, l1, t) -> None:

@@ -208,30 +208,6 @@ def test_one_training_step_is_the_formula(make):
             np.testing.assert_allclose(vel[k], expect_v[k], rtol=2e-3, atol=1e-7)
 
 
-def test_update_with_a_helper_thread_is_bit_identical(monkeypatch):
-    """Half of W1's blocks on a helper thread: the same numbers as one thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    rng = np.random.default_rng(2)
-    f = np.float32
-    W, g, v = (rng.standard_normal((784, 300), dtype=f) for _ in range(3))
-    results = []
-    for pool in (None, ThreadPoolExecutor(1)):
-        monkeypatch.setattr(training, "_helper_thread", lambda pool=pool: pool)
-        P, V = {"W": W.copy()}, {"W": v.copy()}
-        _update(P, {"W": g.copy()}, V, 1.0, 0.9, False, {"W": (1e-3, 1e-4)},
-                tmp=np.empty_like(W))
-        results.append((P["W"], V["W"]))
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    np.testing.assert_array_equal(results[0][1], results[1][1])
-
-
-def test_no_helper_thread_when_blas_is_limited_to_one(monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    monkeypatch.setattr(training, "_HELPER", {})
-    assert training._helper_thread() is None
-
-
 def test_momentum_trains(data):
     X, Xv, y, yv = data
     for nesterov in (False, True):
