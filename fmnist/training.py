@@ -24,7 +24,6 @@ seed gives the same weights and history.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 
