@@ -333,3 +333,30 @@ def gap_sentence(frames: dict[str, pd.DataFrame]) -> str:
             f"{A.pts(g)} ({NAMES.get(f, f)} {A.num(v)}), so "
             + ("it barely overfits and the penalties have little to correct" if g < 0.03 else
                "it does overfit at some settings"))
+
+
+def final_choice_sentence(results: Results) -> str:
+    """Which configuration became the final network (the best mean among the search's
+    candidates and the ablation's variants), and whether its lead is within noise."""
+    nval = n_val(results)
+    rows = []
+    for df, label in ((results.nn_search, None), (results.nn_ablation, "variant")):
+        st = over_seeds(df)
+        names = (dict(zip(df["config_id"], df[label], strict=False)) if label else {})
+        for _, r in st.iterrows():
+            if not _finished(r):
+                continue
+            name = (VARIANTS.get(names.get(r["config_id"]), "")
+                    if label else "the searched recipe with dropout " + A.num(r["dropout"]))
+            if label and names.get(r["config_id"]) == "final":
+                continue  # the searched recipe again, already listed from the search
+            rows.append((r["mean"], name, r))
+    rows.sort(key=lambda t: -t[0])
+    (_, n1, r1), (_, n2, r2) = rows[0], rows[1]
+    c = A.compare_rows(r2, r1, nval)
+    name = n1 if n1.startswith("the searched") else f"the recipe {n1}"
+    return (f"The final network is the configuration with the best mean over seeds among the "
+            f"search's candidates and the ablation's variants: {name} "
+            f"({A.pm(r1['mean'], r1['sd'])}); the next best, "
+            f"{n2 if n2.startswith('the searched') else 'the recipe ' + n2}, is "
+            f"{A.wording(c, other='it')}.")

@@ -8,6 +8,9 @@ import numpy as np
 
 from fmnist import analysis as A
 
+_WORDS = dict(enumerate(("no", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                         "nine", "ten")))
+
 
 def confusion_text(C: np.ndarray) -> str:
     """'Shirt taken for T-shirt/top (82 images), ...'."""
@@ -26,7 +29,8 @@ def per_class_sentence(y_true, predictions: dict) -> str:
     out = (f"The network's hardest class is {CLASS_NAMES[order[0]]} ({A.pct(net[order[0]])}), "
            f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
            f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
-           f"logistic regression on {better} of the ten classes")
+           + ("logistic regression on every class" if better == len(net) else
+              f"logistic regression on {_WORDS.get(better, better)} of the ten classes"))
     if np.nanmax(gain) > 0:
         return (out + f", and the gain is largest for {CLASS_NAMES[int(np.nanargmax(gain))]} "
                 f"({A.pts(float(np.nanmax(gain)))}).")

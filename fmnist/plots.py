@@ -194,16 +194,17 @@ def plot_misclassified(X, y_true, y_pred, n: int = 12, random_state: int = 0, pe
 
 
 def _positions(values) -> tuple[dict, list[str], bool]:
-    """x positions of a factor's values: log10 for positive numbers spanning more than a factor
-    of 20 (0 one decade left of the smallest, since log 0 does not exist), the values themselves
-    for other numbers, evenly spaced categories otherwise. Returns (value -> x, labels, log)."""
+    """x positions of a factor's values: log10 for positive numbers spanning a factor of 16 or
+    more (10 or more beside a 0, which is drawn one decade left of the smallest, since log 0
+    does not exist), the values themselves for other numbers, evenly spaced categories
+    otherwise. Returns (value -> x, labels, log)."""
     vals = list(dict.fromkeys(values))
     numeric = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
                   for v in vals)
     if not numeric:
         return {v: i for i, v in enumerate(vals)}, [str(v) for v in vals], False
     pos = [v for v in vals if v > 0]
-    if len(pos) >= 2 and max(pos) / min(pos) > 20:
+    if len(pos) >= 2 and max(pos) / min(pos) >= (10 if len(pos) < len(vals) else 16):
         lo = np.log10(min(pos))
         where = {v: (np.log10(v) if v > 0 else lo - 1) for v in vals}
         return where, [f"{v:g}" for v in vals], True
