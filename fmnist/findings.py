@@ -17,7 +17,7 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
          "augment": "augmentation", "epochs": "epochs", "patience": "patience"}
 FLAT_LOSS = 0.002  # a validation loss that moves less than this after its lowest "stays flat"
-VARIANTS = {"final": "the final recipe", "no_dropout": "without dropout",
+VARIANTS = {"final": "the searched recipe", "no_dropout": "without dropout",
             "no_augmentation": "without flips", "no_momentum_schedule":
             "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
 
@@ -116,7 +116,7 @@ def search_table(results: Results) -> str:
 
 
 def ablation(results: Results) -> pd.DataFrame:
-    """Each variant of the ablation against the final recipe: mean, sd, comparison."""
+    """Each variant of the ablation against the searched recipe: mean, sd, comparison."""
     st = over_seeds(results.nn_ablation)
     names = dict(zip(results.nn_ablation["config_id"], results.nn_ablation["variant"],
                      strict=False))
@@ -232,18 +232,18 @@ def ablation_sentence(st: pd.DataFrame) -> str:
     diverged = [name[i] for i, r in st.iterrows() if not _finished(r)]
     out = []
     if worse:
-        out.append("Clearly worse than the full recipe: " + A.series(worse) + ".")
+        out.append("Clearly worse than the searched recipe: " + A.series(worse) + ".")
     if better:
-        out.append("Clearly better than the full recipe: " + A.series(better) + ".")
+        out.append("Clearly better than the searched recipe: " + A.series(better) + ".")
     if ties:
         out.append("Tied with it within noise: " + A.series(ties) + ".")
     if diverged:
         out.append(f"Diverged (not compared): {A.series(diverged)}.")
-    return " ".join(out) or "No variant differs from the full recipe."
+    return " ".join(out) or "No variant differs from the searched recipe."
 
 
 def dropout_histories(results: Results) -> dict[str, pd.DataFrame]:
-    """Seed 0's curves of the final recipe with and without dropout (from the ablation)."""
+    """Seed 0's curves of the searched recipe with and without dropout (from the ablation)."""
     from fmnist.sweeps import history
 
     df = results.nn_ablation
@@ -303,7 +303,7 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
             f"{A.pm(nn_st['mean'], nn_st['sd'])}: "
             f"{A.wording(c, other='logistic regression')}. "
             f"For logistic regression, {ranking_sentence(results.logreg, nval)}. For the "
-            f"network, {ranking_sentence(results.nn, nval)}. In the final recipe, "
+            f"network, {ranking_sentence(results.nn, nval)}. In the searched recipe, "
             + ablation_text + ". " + hardest_classes_sentence(y_val, predictions))
 
 
@@ -360,3 +360,25 @@ def final_choice_sentence(results: Results) -> str:
             f"({A.pm(r1['mean'], r1['sd'])}); the next best, "
             f"{n2 if n2.startswith('the searched') else 'the recipe ' + n2}, is "
             f"{A.wording(c, other='it')}.")
+
+
+def search_sentence(results: Results) -> str:
+    """Whether the search's chosen candidate beats the runner-up beyond noise (no tie broken
+    silently)."""
+    st = over_seeds(results.nn_search)
+    ok = st[[_finished(r) for _, r in st.iterrows()]]
+    if len(ok) < 2:
+        return "The search had a single candidate that finished."
+    chosen = ok[ok["config_id"] == best_config_id(results.nn_search)].iloc[0]
+    runner = ok[ok["config_id"] != chosen["config_id"]].sort_values("mean").iloc[-1]
+    c = A.compare_rows(chosen, runner, n_val(results))
+    factors = list(results.ctx.plan.nn_final_search)
+    desc = ", ".join(f"{NAMES.get(f, f)} {A.num(chosen[f])}" for f in factors)
+    if c.tie:
+        return (f"The search's best candidate ({desc}) is tied within noise with the next "
+                f"({pts_text(c)}); it is kept for its higher mean.")
+    return f"The search's best candidate ({desc}) is {A.wording(c, other='the next')}."
+
+
+def pts_text(c) -> str:
+    return f"{A.pts(c.diff, 2)} apart"

@@ -30,6 +30,7 @@ def per_class_sentence(y_true, predictions: dict) -> str:
            f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
            f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
            + ("logistic regression on every class" if better == len(net) else
+              "logistic regression on no class" if better == 0 else
               f"logistic regression on {_WORDS.get(better, better)} of the ten classes"))
     if np.nanmax(gain) > 0:
         return (out + f", and the gain is largest for {CLASS_NAMES[int(np.nanargmax(gain))]} "
@@ -62,7 +63,8 @@ def hardest_classes_sentence(y_true, predictions: dict) -> str:
     if len(sets) > 1 and all(s == sets[0] for s in sets):
         who = "Both models find" if len(sets) == 2 else "All models find"
         return f"{who} the same two classes hardest: {A.series(sorted(sets[0]))}."
-    return " ".join(f"The hardest classes of {k} are {A.series(w)}." for k, w in worst.items())
+    return " ".join(f"The hardest classes of {'the ' if k == 'network' else ''}{k} are "
+                    f"{A.series(w)}." for k, w in worst.items())
 
 
 def provenance_paragraph(prov: dict, overlap: list, manifest: dict) -> str:

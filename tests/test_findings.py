@@ -186,13 +186,13 @@ def test_ablation_real_ties_better_and_diverged():
     assert verdicts == {"final": None, "no_dropout": "lower", "no_augmentation": "tie",
                         "narrow": "higher", "no_momentum_schedule": None}
     assert Fd.ablation_sentence(st) == (
-        "Clearly worse than the full recipe: without dropout (2.0 points lower). "
-        "Clearly better than the full recipe: with a narrower layer (2.0 points higher). "
+        "Clearly worse than the searched recipe: without dropout (2.0 points lower). "
+        "Clearly better than the searched recipe: with a narrower layer (2.0 points higher). "
         "Tied with it within noise: without flips. "
         "Diverged (not compared): with plain GD (no momentum, constant step).")
     table = Fd.ablation_table(res).split("\n")
     assert table[0] == "| variant | validation | training | gap (points) | change (points) |"
-    assert table[2].endswith("| 2.0 |  |")  # the final recipe: nothing to change against
+    assert table[2].endswith("| 2.0 |  |")  # the searched recipe: nothing to change against
     assert table[3].endswith("| -2.0 (real) |") and table[4].endswith("| -0.1 (tie) |")
     assert table[5].endswith("| +2.0 (real) |") and table[6].endswith("| diverged |")
 
@@ -264,10 +264,10 @@ def test_per_class_sentence_gain_only_when_there_is_one():
     net[40:42] = 2
     text = Oc.per_class_sentence(y, {"logistic regression": lin, "network": net})
     assert text.startswith("The network's hardest class is Shirt (70.0%), then Coat (80.0%)")
-    assert "more accurate than logistic regression on 1 of the ten classes" in text
+    assert "more accurate than logistic regression on one of the ten classes" in text
     assert text.endswith("the gain is largest for Shirt (30.0 points).")
     text = Oc.per_class_sentence(y, {"logistic regression": y, "network": lin})
-    assert "on 0 of the ten classes." in text and "gain" not in text
+    assert "on no of the ten classes." not in text and "gain" not in text
 
 
 @pytest.mark.parametrize("val_loss, train_loss, expected", [
@@ -396,3 +396,15 @@ def test_every_finding_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
     assert set(Fd.dropout_histories(res)) == {"with dropout", "without dropout"}
     assert len(Fd.activation_stats(res)) == len(ctx.plan.nn_activation_lrs)
     assert over_seeds(res.nn_grid)["hidden"].nunique() == len(ctx.plan.nn_grid["hidden"])
+
+
+def test_search_sentence_calls_a_close_search_a_tie():
+    """No tie broken silently: a search whose best candidate leads by less than the noise
+    says so, and a clear lead is worded as such."""
+    for accs, expect in (([spread(0.870), spread(0.871)], "tied within noise"),
+                         ([spread(0.850), spread(0.880)], "points higher than the next")):
+        results = SimpleNamespace(
+            ctx=context(), nn_search=runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
+                                          accs))
+        text = Fd.search_sentence(results)
+        assert expect in text and "dropout rate 0.4" in text, text
