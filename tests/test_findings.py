@@ -252,7 +252,7 @@ def test_hardest_classes_same_or_different():
     b[60:62] = 0  # Shirt 80%
     assert Oc.hardest_classes_sentence(y, {"logistic regression": a, "network": b}) == (
         "The hardest classes of logistic regression are Shirt and Coat. "
-        "The hardest classes of network are Pullover and Shirt.")
+        "The hardest classes of the network are Pullover and Shirt.")
 
 
 def test_per_class_sentence_gain_only_when_there_is_one():
