@@ -95,6 +95,7 @@ class Comparison:
     se: float           # standard error of the difference from the seeds' spread
     threshold: float    # what a difference must exceed to count
     verdict: str        # "higher", "lower" or "tie"
+    shown: float = math.nan  # the difference of the two means as the reader sees them (0.1%)
 
     @property
     def tie(self) -> bool:
@@ -117,7 +118,8 @@ def compare(a_mean: float, a_sd: float, a_n: int, b_mean: float, b_sd: float, b_
                    / max(b_n, 1))
     threshold = max(2 * se, binomial_se((a_mean + b_mean) / 2, n_val))
     verdict = "tie" if abs(diff) <= threshold else ("higher" if diff > 0 else "lower")
-    return Comparison(diff, se, threshold, verdict)
+    shown = round(100 * a_mean, 1) / 100 - round(100 * b_mean, 1) / 100
+    return Comparison(diff, se, threshold, verdict, shown)
 
 
 def compare_rows(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
@@ -131,9 +133,10 @@ def wording(c: Comparison, higher: str = "higher than", lower: str = "lower than
     within noise)'; given the `other` thing compared with, it is put where it reads: '1.2
     points higher than X', 'tied with X (0.10 points apart, within noise)'."""
     obj = f" {other}" if other else ""
+    shown = c.diff if math.isnan(c.shown) else c.shown  # what the reader can subtract
     if c.tie:
-        return f"{tie}{obj} ({pts(c.diff, 2)} apart, within noise)"
-    return f"{pts(c.diff)} {higher if c.diff > 0 else lower}{obj}"
+        return f"{tie}{obj} ({pts(shown)} apart, within noise)"
+    return f"{pts(shown)} {higher if c.diff > 0 else lower}{obj}"
 
 
 # --------------------------------------------------------------------------- sweeps

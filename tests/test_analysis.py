@@ -104,11 +104,11 @@ def test_wording_of_each_verdict():
     tie = A.compare(0.851, 0.002, 3, 0.850, 0.002, 3, N_VAL)
     assert A.wording(up) == "2.0 points higher than"
     assert A.wording(down) == "2.0 points lower than"
-    assert A.wording(tie) == "tied with (0.10 points apart, within noise)"
+    assert A.wording(tie) == "tied with (0.1 points apart, within noise)"
     assert A.wording(up, "better than", "worse than") == "2.0 points better than"
     # with the other side named, it goes where it reads
     assert A.wording(down, other="X") == "2.0 points lower than X"
-    assert A.wording(tie, other="X") == "tied with X (0.10 points apart, within noise)"
+    assert A.wording(tie, other="X") == "tied with X (0.1 points apart, within noise)"
 
 
 # --------------------------------------------------------------------------- factors
@@ -241,3 +241,11 @@ def test_per_class_table_one_column_per_model():
     assert lines[1] == "|:---|---:|---:|"
     assert lines[2] == f"| {CLASS_NAMES[0]} | 50.0% | 100.0% |"
     assert lines[3] == f"| {CLASS_NAMES[1]} | 100.0% | 100.0% |" and len(lines) == 12
+
+
+def test_a_difference_is_worded_from_the_means_as_shown():
+    """The text's difference equals what a reader subtracts from the rounded means
+    (90.9% - 86.1% = 4.8 points, even where the unrounded difference rounds to 4.9)."""
+    c = A.compare(0.90949, 0.001, 3, 0.86051, 0.001, 3, 5600)
+    assert round(100 * c.diff, 1) == 4.9
+    assert A.wording(c) == "4.8 points higher than"

@@ -156,7 +156,7 @@ def test_factor_sentences():
 def test_activation_sentence_each_at_its_best_rate_ties_called_ties():
     text = Fd.activation_sentence(make_results())
     assert text.startswith("relu at learning rate 0.1 has the highest mean (87.0 ± 0.1%); ")
-    assert ("tanh (learning rate 0.1, 86.8 ± 0.1%) is tied with it (0.20 points apart, "
+    assert ("tanh (learning rate 0.1, 86.8 ± 0.1%) is tied with it (0.2 points apart, "
             "within noise)") in text
     assert "sigmoid (learning rate 0.3, 84.0 ± 0.1%) is 3.0 points lower than it" in text
     assert "0.03" not in text  # relu's worse learning rate is not the one compared
@@ -175,7 +175,7 @@ def test_grid_sentence_with_a_tie_and_with_diverged_no_dropout():
                        [[NAN] * 3, spread(0.84), spread(0.860), spread(0.862)])
     assert Fd.grid_sentence(res) == (
         "with 32 units there is nothing to compare (diverged); with 512 units dropout 0.4 is "
-        "tied with no dropout (0.20 points apart, within noise)")
+        "tied with no dropout (0.2 points apart, within noise)")
 
 
 def test_ablation_real_ties_better_and_diverged():
@@ -311,7 +311,7 @@ def test_conclusions_say_tied_when_the_network_ties_logistic_regression():
                        ablation={"final": spread(0.88), "no_dropout": spread(0.879)})
     text = Fd.conclusions(res, y, {"logistic regression": y, "network": y})
     assert ("the network with one hidden layer 85.2 ± 0.1%: tied with logistic regression "
-            "(0.20 points apart, within noise).") in text
+            "(0.2 points apart, within noise).") in text
     assert "higher than" not in text
     assert "no single aid makes a difference beyond noise in the ablation" in text
 
