@@ -82,6 +82,11 @@ def series(items, fmt=str, last: str = "and") -> str:
 # --------------------------------------------------------------------------- the noise rule
 
 
+def shown_gap(a: float, b: float) -> float:
+    """a - b in points, from the values as shown to 0.1% (so a table's columns subtract)."""
+    return round(100 * a, 1) - round(100 * b, 1)
+
+
 def binomial_se(acc: float, n: int) -> float:
     """Standard error of an accuracy measured on n independent images: sqrt(p (1 - p) / n)."""
     return math.sqrt(acc * (1 - acc) / n)
@@ -198,7 +203,7 @@ def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | N
             continue
         flag = " †" if r["at_last_epoch"] else ""
         rows.append([value, pm(r["mean"], r["sd"]), pct(r["train_acc"]),
-                     f"{100 * (r['train_acc'] - r['mean']):.1f}",
+                     f"{shown_gap(r['train_acc'], r['mean']):.1f}",
                      f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"])
     return md_table(pd.DataFrame(rows, columns=[name or factor, "validation", "training",
                                                 "gap (points)", "best epoch"]),

@@ -139,9 +139,10 @@ def ablation_table(results: Results) -> str:
     for _, r in st.iterrows():
         c = r["comparison"]
         effect = ("diverged" if not _finished(r) else "" if c is None
-                  else f"{100 * c.diff:+.1f} ({'tie' if c.tie else 'real'})")
+                  else f"{100 * c.shown:+.1f} ({'tie' if c.tie else 'real'})")
         rows.append([VARIANTS.get(r["variant"], r["variant"]), A.pm(r["mean"], r["sd"]),
-                     A.pct(r["train_acc"]), f"{100 * (r['train_acc'] - r['mean']):.1f}", effect])
+                     A.pct(r["train_acc"]),
+                     f"{A.shown_gap(r['train_acc'], r['mean']):.1f}", effect])
     return A.md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
                                                   "gap (points)", "change (points)"]),
                       ["l", "r", "r", "r", "r"])
