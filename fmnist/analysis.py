@@ -63,10 +63,12 @@ def num(x) -> str:
 def md_table(df: pd.DataFrame, align: list[str] | None = None) -> str:
     """A DataFrame as a Pandoc pipe table (index dropped); cells used as they are.
     `align`: one of 'l', 'r', 'c' per column (default: right for numbers, left for text)."""
-    marks = {"l": ":---", "r": "---:", "c": ":---:"}
     align = align or ["r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in df.columns]
-    lines = ["| " + " | ".join(str(c) for c in df.columns) + " |",
-             "|" + "|".join(marks[a] for a in align) + "|"]
+    # the dashes give Pandoc each column's relative width: as wide as its longest cell
+    widths = [max([len(str(c))] + [len(str(v)) for v in df[c]]) for c in df.columns]
+    marks = [{"l": ":" + "-" * w, "r": "-" * w + ":", "c": ":" + "-" * w + ":"}[a]
+             for a, w in zip(align, widths, strict=True)]
+    lines = ["| " + " | ".join(str(c) for c in df.columns) + " |", "|" + "|".join(marks) + "|"]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
