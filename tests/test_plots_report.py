@@ -151,11 +151,14 @@ def test_factor_spanning_more_than_20x_is_on_log10_positions_with_0_a_decade_lef
     assert len(base) == 1 and list(base[0].get_xdata()) == [-5, -5]  # baseline 0 at x = -5
 
 
-def test_factor_spanning_less_than_20x_is_on_a_linear_axis():
-    st = factor_stats("batch_size", [32, 64, 128, 512], [0.84, 0.85, 0.85, 0.83])
+def test_factor_spanning_less_than_16x_is_on_a_linear_axis():
+    st = factor_stats("batch_size", [32, 64, 128, 256], [0.84, 0.85, 0.85, 0.83])
     ax = plot_factor(st, "batch_size", baseline=128, x_label="batch size").axes[0]
     x = errorbar(ax)[0]
-    np.testing.assert_allclose(x, [32, 64, 128, 512])  # 512 / 32 = 16: not > 20
+    np.testing.assert_allclose(x, [32, 64, 128, 256])  # 256 / 32 = 8: linear
+    st16 = factor_stats("hidden", [32, 128, 512], [0.84, 0.85, 0.85])
+    x16 = errorbar(plot_factor(st16, "hidden").axes[0])[0]
+    np.testing.assert_allclose(x16, np.log10([32, 128, 512]))  # 16x: log
     assert ax.get_xlabel() == "batch size"
     base = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
     assert list(base[0].get_xdata()) == [128, 128]
