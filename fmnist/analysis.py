@@ -65,7 +65,7 @@ def md_table(df: pd.DataFrame, align: list[str] | None = None) -> str:
     `align`: one of 'l', 'r', 'c' per column (default: right for numbers, left for text)."""
     align = align or ["r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in df.columns]
     # the dashes give Pandoc each column's relative width: as wide as its longest cell
-    widths = [max([len(str(c))] + [len(str(v)) for v in df[c]]) for c in df.columns]
+    widths = [max([len(str(c))] + [len(str(v)) for v in df[c]]) + 4 for c in df.columns]
     marks = [{"l": ":" + "-" * w, "r": "-" * w + ":", "c": ":" + "-" * w + ":"}[a]
              for a, w in zip(align, widths, strict=True)]
     lines = ["| " + " | ".join(str(c) for c in df.columns) + " |", "|" + "|".join(marks) + "|"]

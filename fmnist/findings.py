@@ -375,11 +375,5 @@ def search_sentence(results: Results) -> str:
     c = A.compare_rows(chosen, runner, n_val(results))
     factors = list(results.ctx.plan.nn_final_search)
     desc = ", ".join(f"{NAMES.get(f, f)} {A.num(chosen[f])}" for f in factors)
-    if c.tie:
-        return (f"The search's best candidate ({desc}) is tied within noise with the next "
-                f"({pts_text(c)}); it is kept for its higher mean.")
-    return f"The search's best candidate ({desc}) is {A.wording(c, other='the next')}."
-
-
-def pts_text(c) -> str:
-    return f"{A.pts(c.diff, 2)} apart"
+    out = f"The search's best candidate ({desc}) is {A.wording(c, other='the next')}"
+    return out + ("; it is kept for its higher mean." if c.tie else ".")

@@ -40,9 +40,10 @@ def test_num_reads_as_a_setting(value, text):
 def test_md_table_header_alignment_row_and_cells():
     df = pd.DataFrame({"name": ["a", "b"], "n": [1, 22], "x": [0.5, 1.0]})
     lines = A.md_table(df).split("\n")
-    # alignment marks, and as many dashes as the column's longest cell (Pandoc's widths)
-    assert lines == ["| name | n | x |", "|:----|--:|---:|", "| a | 1 | 0.5 |", "| b | 22 | 1.0 |"]
-    assert A.md_table(df, align=["c", "l", "r"]).split("\n")[1] == "|:----:|:--|---:|"
+    # alignment marks, and dashes for the column's longest cell + 4 (Pandoc's widths)
+    assert lines == ["| name | n | x |", "|:--------|------:|-------:|", "| a | 1 | 0.5 |",
+                     "| b | 22 | 1.0 |"]
+    assert A.md_table(df, align=["c", "l", "r"]).split("\n")[1] == "|:--------:|:------|-------:|"
 
 
 def test_series():

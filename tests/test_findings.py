@@ -401,7 +401,7 @@ def test_every_finding_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
 def test_search_sentence_calls_a_close_search_a_tie():
     """No tie broken silently: a search whose best candidate leads by less than the noise
     says so, and a clear lead is worded as such."""
-    for accs, expect in (([spread(0.870), spread(0.871)], "tied within noise"),
+    for accs, expect in (([spread(0.870), spread(0.871)], "within noise); it is kept"),
                          ([spread(0.850), spread(0.880)], "points higher than the next")):
         results = SimpleNamespace(
             ctx=context(), nn_search=runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
