@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from fmnist.data import CLASS_NAMES, N_CLASSES, N_PIXELS
-from fmnist.sweeps import over_seeds
 
 # --------------------------------------------------------------------------- formatting
 
@@ -147,11 +146,6 @@ def wording(c: Comparison, higher: str = "higher than", lower: str = "lower than
 
 
 # --------------------------------------------------------------------------- sweeps
-
-
-def factor_stats(df: pd.DataFrame, factor: str) -> pd.DataFrame:
-    """`over_seeds` of a one-factor sweep, one row per value of `factor`, in sweep order."""
-    return over_seeds(df).reset_index(drop=True)
 
 
 def factor_verdict(stats: pd.DataFrame, factor: str, n_val: int) -> dict:

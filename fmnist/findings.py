@@ -377,3 +377,8 @@ def search_sentence(results: Results) -> str:
     desc = ", ".join(f"{NAMES.get(f, f)} {A.num(chosen[f])}" for f in factors)
     out = f"The search's best candidate ({desc}) is {A.wording(c, other='the next')}"
     return out + ("; it is kept for its higher mean." if c.tie else ".")
+
+
+def grid_stats(results: Results) -> pd.DataFrame:
+    """The hidden size x dropout grid, one row per setting (mean, sd over seeds)."""
+    return over_seeds(results.nn_grid)
