@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import re
 
-from .crossref import Piece, split_code
+from .crossref import DIV_CLOSE, DIV_OPEN, HEADING, Piece, split_code
 from .errors import RenderError
 
 CALLOUT_TYPES = ("note", "tip", "warning", "important", "caution")
 SHORTCODE = re.compile(r"(\{?)\{\{<\s*([^\s>]+)([^>]*?)\s*>\}\}(\}?)")
-DIV_OPEN = re.compile(r"^(?P<colons>:{3,})\s*(?:\{(?P<attr>[^}]*)\}|(?P<cls>[\w-]+))\s*:*\s*$")
-DIV_CLOSE = re.compile(r"^:{3,}\s*$")
-HEADING = re.compile(r"^#{1,6}\s+(?P<title>.*?)\s*(?:\{(?P<attr>[^}]*)\})?\s*$")
 IMAGE_LINE = re.compile(r"^\s*!\[")
 # Quarto classes/attributes with a meaning the built-in renderer does not reproduce.
 _UNSUPPORTED_CLASS = re.compile(r"^(callout.*|column-.*|panel-.*|content-(visible|hidden)"

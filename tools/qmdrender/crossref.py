@@ -21,9 +21,9 @@ _LABEL = r"(?:fig|tbl|eq|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_]"
 # `@fig-x`, `[@fig-x]`; with a leading `-` (`-@fig-x`, `[-@fig-x]`) the number alone.
 REF = re.compile(rf"\[(-?)@({_LABEL})\]|(?<![\w@./])(-?)@({_LABEL})")
 FIG_DIV = re.compile(r"^:{3,}\s*\{(?P<attr>[^}]*)\}\s*$")
-DIV_OPEN = re.compile(r"^:{3,}\s*(\{[^}]*\}|[\w-]+)\s*:*\s*$")
+DIV_OPEN = re.compile(r"^(?P<colons>:{3,})\s*(?:\{(?P<attr>[^}]*)\}|(?P<cls>[\w-]+))\s*:*\s*$")
 DIV_CLOSE = re.compile(r"^:{3,}\s*$")
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
+HEADING = re.compile(r"^(?P<level>#{1,6})\s+(?P<title>.*?)\s*(?:\{(?P<attr>[^}]*)\})?\s*$")
 IMAGE = re.compile(r"^!\[(?P<cap>.*)\]\([^)]*\)(?:\{(?P<attr>[^}]*)\})?\s*$")
 TABLE_CAPTION = re.compile(r"^(?::|Table:)\s+.*?(?:\{(?P<attr>[^}]*)\})?\s*$")
 DISPLAY_MATH = re.compile(r"\$\$(?P<tex>(?:(?!\$\$).)+?)\$\$"
@@ -127,13 +127,13 @@ def number(pieces: list[Piece], number_sections: bool) -> dict[str, str]:
                 figure_div = next((d for d in reversed(divs) if d is not None), None)
                 h = HEADING.match(line)
                 if h and not line.startswith("#|"):
-                    attr = h.group(3) or ""
+                    attr = h.group("attr") or ""
                     if re.search(r"(^|\s)\.callout-title(\s|$)", attr):
                         continue  # a callout's title (blocks.py), not a section
                     ident = _attr_id(attr)
                     numbered = number_sections and not re.search(r"(^|\s)(\.unnumbered|-)(\s|$)",
                                                                   attr)
-                    level = len(h.group(1))
+                    level = len(h.group("level"))
                     if numbered:
                         sections[level - 1] += 1
                         sections[level:] = [0] * (6 - level)
