@@ -233,6 +233,8 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
     marked = False  # "diverged" goes into the legend once, whichever series has one
     for i, (key, part) in enumerate(groups):
         ok = part[part["diverged"] == 0]
+        # rows come in the order the settings were first trained, not in x order
+        ok = ok.iloc[np.argsort([where[v] for v in ok[factor]], kind="stable")]
         shift = (i - (n_groups - 1) / 2) * 0.08 if categorical else 0.0
         xs = np.array([where[v] for v in ok[factor]]) + shift
         ax.errorbar(xs, 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,

@@ -198,6 +198,19 @@ def test_factor_with_hue_one_series_per_value_and_a_legend():
     assert sorted(texts) == ["diverged", "dropout 0", "dropout 0.4"]
 
 
+def test_factor_line_joins_points_in_x_order_whatever_the_row_order():
+    """A two-way grid's rows come in the order the sweep first trained each setting (shared
+    settings first), not in x order; the line must still run left to right."""
+    st = pd.concat([factor_stats("hidden", [128, 32, 512], [0.87, 0.84, 0.873]).assign(dropout=0.4),
+                    factor_stats("hidden", [32, 128, 512], [0.85, 0.86, 0.865]).assign(dropout=0)],
+                   ignore_index=True)
+    ax = plot_factor(st, "hidden", hue="dropout", hue_label="dropout").axes[0]
+    for i in range(2):
+        xs = errorbar(ax, i)[0]
+        assert list(xs) == sorted(xs)
+    np.testing.assert_allclose(errorbar(ax, 0)[1], [84, 87, 87.3])
+
+
 def test_factors_one_panel_per_factor_shared_accuracy_axis_spare_axes_off(tmp_path):
     frames = {"lr": factor_stats("lr", [1e-3, 1e-2, 0.1], [0.80, 0.84, 0.85]),
               "batch_size": factor_stats("batch_size", [32, 128], [0.84, 0.83]),
