@@ -30,6 +30,11 @@ def pts(x: float, digits: int = 1) -> str:
     return f"{100 * abs(x):.{digits}f} points"
 
 
+def below_shown(x: float) -> bool:
+    """Whether a difference of accuracies shows as 0.0 points (one decimal)."""
+    return round(100 * abs(x), 1) == 0
+
+
 def pm(mean: float, sd: float, digits: int = 1) -> str:
     """Mean ± standard deviation in percent: '86.1 ± 0.2%' ('-' when the mean is missing)."""
     if mean is None or not np.isfinite(mean):
@@ -141,7 +146,9 @@ def wording(c: Comparison, higher: str = "higher than", lower: str = "lower than
     obj = f" {other}" if other else ""
     shown = c.diff if math.isnan(c.shown) else c.shown  # what the reader can subtract
     if c.tie:
-        return f"{tie}{obj} ({pts(shown)} apart, within noise)"
+        # equal as shown: the unrounded difference, to 0.01 points, is what tells them apart
+        apart = pts(c.diff, digits=2) if below_shown(shown) else pts(shown)
+        return f"{tie}{obj} ({apart} apart, within noise)"
     return f"{pts(shown)} {higher if c.diff > 0 else lower}{obj}"
 
 

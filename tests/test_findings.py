@@ -408,3 +408,13 @@ def test_search_sentence_calls_a_close_search_a_tie():
                                           accs))
         text = Fd.search_sentence(results)
         assert expect in text and "dropout rate 0.4" in text, text
+
+
+def test_search_sentence_does_not_call_a_mean_higher_that_rounds_to_the_same_figure():
+    """87.74% against 87.71% both show as 87.7%: 'kept for its higher mean' beside '0.0
+    points apart' reads as a contradiction, so the difference is given to 0.01 points."""
+    results = SimpleNamespace(
+        ctx=context(), nn_search=runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
+                                      [spread(0.8771), spread(0.8774)]))
+    text = Fd.search_sentence(results)
+    assert "0.0 points" not in text and "(0.03 points apart, within noise)" in text, text
