@@ -2,9 +2,18 @@
 
     .venv/bin/python benchmarks/bench_train.py [--config plain|final] [--repeats 5]
                                                [--hidden 1024] [--batch-size 128]
+                                               [--blas-threads N]
 
 One run measures, repeated (median of the repeats), (a) and (b) alternating every 50
-batches so that both see the same load on a shared machine:
+batches so that both see the same load on a shared machine, and does so with BLAS limited to
+each of two thread counts in turn (threadpoolctl), alternating too:
+  - the goal's: the BLAS threads each training process of `make report` has (the sweeps run
+    FMNIST_WORKERS processes, 2 on a 2-core machine, with CPUs / workers BLAS threads each:
+    1), so the ratio is the one the report's training time is made of; --blas-threads sets it;
+  - all the CPUs in one process, as `python -m fmnist train` or FMNIST_WORKERS=0 trains,
+    printed beside it (NumPy's element-wise work runs on one thread while the products use
+    all, so there the same overhead weighs more).
+The two parts of a run:
   (a) the matmul-bound time: exactly the float32 matrix products of one training epoch of a
       784-d-10 network (per batch: X W1, h W2, h^T dz, dz W2^T, X^T da; same shapes, into
       preallocated outputs), nothing else; it gives NumPy's throughput on this machine;
@@ -18,7 +27,8 @@ batches so that both see the same load on a shared machine:
                (benchmark `mlp-epoch-final`); its width is --hidden, as for plain;
   (c) one epoch of `fmnist.LogisticRegression` with the same batch size.
 It prints epoch time / matmul-bound time: 1.0 would mean everything besides the products is
-free. Goals (issue 10): plain <= 1.25, final <= 1.45. The last line reads
+free. Goals (issue 10): plain <= 1.25, final <= 1.45, in the goal's thread count. The last
+line reads
 `bench <name>: ratio <x> (goal <= <y>)`. FMNIST_QUICK=1 runs a small version (12,800 examples,
 2 repeats) to check that the script works.
 """
@@ -33,12 +43,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fmnist.models import MLP, LogisticRegression  # noqa: E402
+from fmnist.parallel import available_cpus  # noqa: E402
 from fmnist.plans import FULL_PLAN  # noqa: E402
-from fmnist.training import train_epoch  # noqa: E402
+from fmnist.sweeps import workers  # noqa: E402
+from fmnist.training import mirror_source, train_epoch  # noqa: E402
 
 N_FEATURES, N_CLASSES = 784, 10
 
@@ -82,7 +95,8 @@ def matmul_flops(n: int, d: int) -> int:
 
 
 def model_epoch(model, bs, seed=0):
-    """A callable running real training passes of `model` over given rows."""
+    """A callable running real training passes of `model` over given rows (with the "flip"
+    augmentation, rows from `mirror_source`, as `fit_model` makes once per fit)."""
     rng = np.random.default_rng(seed)
     model.init_params(rng)
     work = model.workspace(bs)
@@ -91,20 +105,22 @@ def model_epoch(model, bs, seed=0):
                 if model.momentum > 0 else None)
 
     def run(Xs, y):
-        train_epoch(model, Xs, y, rng, model.lr, 1, work, xb, velocity, background=-0.8)
+        train_epoch(model, Xs, y, rng, model.lr, 1, work, xb, velocity, background=-0.8,
+                    mirrored=model.augment == "flip")
 
     return run
 
 
-def interleaved_epoch(segments, ref, mlp, Xs, y) -> tuple[float, float]:
+def interleaved_epoch(segments, ref, mlp) -> tuple[float, float]:
     """Times of one epoch of products and one of MLP training, run segment by segment in
-    alternation so that both see the same machine load (it swings on a shared host)."""
+    alternation so that both see the same machine load (it swings on a shared host);
+    `segments` [(X rows, y rows)]."""
     t_ref = t_mlp = 0.0
-    for lo, hi in segments:
+    for X_seg, y_seg in segments:
         t0 = time.perf_counter()
-        ref(hi - lo)
+        ref(len(y_seg))
         t1 = time.perf_counter()
-        mlp(Xs[lo:hi], y[lo:hi])
+        mlp(X_seg, y_seg)
         t2 = time.perf_counter()
         t_ref += t1 - t0
         t_mlp += t2 - t1
@@ -121,31 +137,45 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=12_800 if quick else 50_400, help="examples")
     p.add_argument("--hidden", type=int, default=1024)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--blas-threads", type=int, default=None,
+                   help="BLAS threads of the goal's measurement (default: those of each of "
+                        "make report's training processes)")
     args = p.parse_args(argv)
+    cpus = available_cpus()
+    goal_threads = args.blas_threads or max(1, cpus // max(1, workers()))
+    regimes = list(dict.fromkeys((goal_threads, cpus)))  # the goal's first
 
     rng = np.random.default_rng(0)
     n, d, bs = args.n, args.hidden, args.batch_size
     Xs = rng.standard_normal((n, N_FEATURES), dtype=np.float32)
     y = rng.integers(0, N_CLASSES, n)
     step = bs * 50  # segments of 50 batches: the epoch's batches, cut where a batch ends
-    segments = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    ref = matmul_products(d, bs, rng)
     name, hyper, goal = CONFIGS[args.config]
+    source = mirror_source if hyper.get("augment") == "flip" else (lambda a: a)
+    segments = [(source(Xs[lo:lo + step]), y[lo:lo + step]) for lo in range(0, n, step)]
+    ref = matmul_products(d, bs, rng)
     mlp = model_epoch(MLP(hidden=d, batch_size=bs, **hyper), bs)
     lr_run = model_epoch(LogisticRegression(batch_size=bs, lr=0.01, l2=0.0), bs)
     flops = matmul_flops(n, d)
 
-    interleaved_epoch(segments[:1], ref, mlp, Xs, y)  # warm-up: BLAS threads, page faults
-    t_ref, t_mlp, t_lr = [], [], []
+    t_ref = {t: [] for t in regimes}
+    t_mlp = {t: [] for t in regimes}
+    t_lr = []
+    for threads in regimes:  # warm-up: BLAS threads, page faults
+        with threadpool_limits(threads, user_api="blas"):
+            interleaved_epoch(segments[:1], ref, mlp)
     for _ in range(args.repeats):
-        r, m = interleaved_epoch(segments, ref, mlp, Xs, y)
-        t_ref.append(r)
-        t_mlp.append(m)
-        t0 = time.perf_counter()
-        lr_run(Xs, y)
-        t_lr.append(time.perf_counter() - t0)
+        for threads in regimes:
+            with threadpool_limits(threads, user_api="blas"):
+                r, m = interleaved_epoch(segments, ref, mlp)
+            t_ref[threads].append(r)
+            t_mlp[threads].append(m)
+        with threadpool_limits(goal_threads, user_api="blas"):
+            t0 = time.perf_counter()
+            lr_run(Xs, y)
+            t_lr.append(time.perf_counter() - t0)
     med = statistics.median
-    ratios = [m / r for m, r in zip(t_mlp, t_ref, strict=True)]
+    ratios = {t: [m / r for m, r in zip(t_mlp[t], t_ref[t], strict=True)] for t in regimes}
 
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
                                       "OMP_NUM_THREADS") if k in os.environ}
@@ -153,14 +183,19 @@ def main(argv=None) -> int:
           + (f", {env}" if env else "") + (" [QUICK MODE]" if quick else ""))
     print(f"network 784-{d}-10, {args.config}: {hyper}, batch {bs}, {n} examples, "
           f"{args.repeats} repeats (median)")
-    print(f"(a) matmul-bound epoch : {med(t_ref):7.3f} s   {flops / 1e9:.1f} GFLOP -> "
-          f"{flops / med(t_ref) / 1e9:.1f} GFLOP/s float32")
-    print(f"(b) MLP epoch          : {med(t_mlp):7.3f} s")
-    print(f"    ratio (b)/(a)      : {med(ratios):7.3f}   median of the per-repeat ratios "
-          f"{', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"(c) LogisticRegression epoch: {med(t_lr):7.3f} s   (batch {bs}; its 784x10 "
-          f"products are memory-bound, so no ratio)")
-    print(f"bench {name}: ratio {med(ratios):.2f} (goal <= {goal})")
+    for threads in regimes:
+        role = ("the goal's: as each of make report's training processes" if threads ==
+                goal_threads else "one process using every CPU, as `fmnist train`")
+        print(f"{threads} BLAS thread{'s' if threads > 1 else ''} ({role}):")
+        print(f"  (a) matmul-bound epoch : {med(t_ref[threads]):7.3f} s   {flops / 1e9:.1f} "
+              f"GFLOP -> {flops / med(t_ref[threads]) / 1e9:.1f} GFLOP/s float32")
+        print(f"  (b) MLP epoch          : {med(t_mlp[threads]):7.3f} s")
+        print(f"      ratio (b)/(a)      : {med(ratios[threads]):7.3f}   median of the "
+              f"per-repeat ratios {', '.join(f'{r:.2f}' for r in ratios[threads])}")
+    print(f"(c) LogisticRegression epoch: {med(t_lr):7.3f} s   (batch {bs}, {goal_threads} BLAS "
+          f"thread{'s' if goal_threads > 1 else ''}; its 784x10 products are memory-bound, so "
+          f"no ratio)")
+    print(f"bench {name}: ratio {med(ratios[goal_threads]):.2f} (goal <= {goal})")
     return 0
 
 

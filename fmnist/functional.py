@@ -183,7 +183,8 @@ def get_activation(name: str):
 # --------------------------------------------------------------------------- dropout
 
 
-def dropout_keep(shape, p: float, rng: np.random.Generator) -> np.ndarray:
+def dropout_keep(shape, p: float, rng: np.random.Generator,
+                 out: np.ndarray | None = None) -> np.ndarray:
     """Boolean array (shape): False ("drop") with probability p, independently per entry.
 
     Each entry compares a uniform 32-bit integer u with T = round(p 2^32) (drop iff u < T; so
@@ -191,6 +192,7 @@ def dropout_keep(shape, p: float, rng: np.random.Generator) -> np.ndarray:
     8 bits of u are drawn for every entry, straight from the bit generator (one 64-bit draw
     for 8 entries, no conversion to float); they decide unless they equal T's top 8 bits,
     which happens for 1 entry in 256, and only those entries draw their remaining 24 bits.
+    `out` (bool, shape) receives the result if given.
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {p}")
@@ -198,7 +200,7 @@ def dropout_keep(shape, p: float, rng: np.random.Generator) -> np.ndarray:
     T = min(round(p * 2**32), 2**32 - 1)
     t_hi, t_lo = T >> 24, T & 0xFFFFFF
     bits = rng.bit_generator.random_raw(-(-n // 8)).view(np.uint8)[:n]
-    keep = bits > t_hi
+    keep = np.greater(bits, t_hi, out=None if out is None else out.reshape(-1))
     ties = np.flatnonzero(bits == t_hi)
     if len(ties):
         low = rng.bit_generator.random_raw(len(ties)) & np.uint64(0xFFFFFF)
@@ -223,7 +225,8 @@ def dropout_mask(shape, p: float, rng: np.random.Generator, dtype=np.float32,
 
 
 def dropout_forward(h, mask, out=None):
-    """h * mask (training only)."""
+    """h * mask (training only); `mask` float, or bool/0-1 with the 1 / (1 - p) scale applied
+    by the caller (`MLP.data_loss_grad`)."""
     return np.multiply(h, mask, out=out)
 
 

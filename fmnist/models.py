@@ -6,9 +6,10 @@
 
 Rows are examples, so in code the products read `X @ W1` with X (n, 784). Both models take raw
 pixels (uint8 (n, 784), 0..255) in `fit`/`predict`/`score`, and normalise them inside with a
-`Standardizer` fitted on the X given to `fit`. This module holds the hyper-parameters and their
-checks, the parameters, the forward and backward passes, and saving/loading; `fit` hands the
-model to `fmnist.training.fit_model`, the mini-batch loop, which knows models only through the
+`Standardizer` fitted on the X given to `fit`. This module holds each model's parameters, its
+forward and backward passes, and loading; what both share (hyper-parameters and their checks,
+fit, predict, score, save) is `fmnist.estimator.Estimator`, whose `fit` hands the model to
+`fmnist.training.fit_model`, the mini-batch loop, which knows models only through the
 interface in its docstring (it never imports this module).
 
 The objective minimised is the mean cross-entropy plus (l2 / 2) ||W||^2 + l1 ||W||_1 over the
@@ -26,194 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from fmnist import functional as F
-from fmnist._io import atomic_write
-from fmnist.data import N_CLASSES, N_PIXELS, DataError, Standardizer, check_X, check_y
-from fmnist.training import fit_model
+from fmnist.data import N_CLASSES, N_PIXELS, DataError, Standardizer
+from fmnist.estimator import AUGMENTATIONS, LR_SCHEDULES, Estimator, _bad, _is_int
 
-AUGMENTATIONS = (None, "flip", "shift", "flip+shift")
-LR_SCHEDULES = ("constant", "cosine")
-_EVAL_CHUNK = 8192
+__all__ = ["LogisticRegression", "MLP", "MODELS", "load_model", "Estimator", "AUGMENTATIONS",
+           "LR_SCHEDULES"]
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _bad(p: dict, name: str, what: str):
-    raise ValueError(f"{name} must be {what}, got {p[name]!r}")
-
-
-class _Model:
-    """What both models share: hyper-parameters, fitting, prediction, scoring, saving."""
-
-    _PARAMS: tuple[str, ...] = ()      # names of the weight arrays, e.g. ("W", "b")
-    PENALISED: tuple[str, ...] = ()   # the weight matrices the penalties apply to
-
-    def _store(self, hyperparams: dict) -> None:
-        """Keep the constructor's arguments as given (scikit-learn: validated in `fit`)."""
-        self._hyper = tuple(k for k in hyperparams if k not in ("self", "__class__"))
-        for k in self._hyper:
-            setattr(self, k, hyperparams[k])
-
-    def _validate(self) -> None:
-        """Raise ValueError naming the first invalid hyper-parameter (the shared ones; a
-        subclass adds its own)."""
-        p = self.get_params()
-        if not (isinstance(p["lr"], numbers.Real) and p["lr"] > 0):
-            _bad(p, "lr", "a positive number")
-        for name in ("batch_size", "epochs"):
-            if not (_is_int(p[name]) and p[name] >= 1):
-                _bad(p, name, "a positive integer")
-        if not (p["patience"] is None or (_is_int(p["patience"]) and p["patience"] >= 1)):
-            _bad(p, "patience", "None or a positive integer")
-        for name in ("l2", "l1"):
-            if not (isinstance(p[name], numbers.Real) and p[name] >= 0):
-                _bad(p, name, "a number >= 0")
-        if not (isinstance(p["momentum"], numbers.Real) and 0 <= p["momentum"] < 1):
-            _bad(p, "momentum", "in [0, 1)")
-        if p["lr_schedule"] not in LR_SCHEDULES:
-            _bad(p, "lr_schedule", f"one of {LR_SCHEDULES}")
-        if p["augment"] not in AUGMENTATIONS:
-            _bad(p, "augment", f"one of {AUGMENTATIONS}")
-        if not (p["random_state"] is None or (_is_int(p["random_state"])
-                                               and p["random_state"] >= 0)):
-            _bad(p, "random_state", "None or an integer >= 0")
-
-    def get_params(self, deep: bool = True) -> dict:
-        """The constructor's keyword arguments, as stored (scikit-learn convention)."""
-        return {k: getattr(self, k) for k in self._hyper}
-
-    def set_params(self, **params):
-        unknown = set(params) - set(self._hyper)
-        if unknown:
-            raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for "
-                             f"{type(self).__name__}; valid: {list(self._hyper)}")
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        """The weight arrays by name (the arrays themselves, not copies)."""
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def _check_fitted(self) -> None:
-        if getattr(self, "scaler_", None) is None:
-            raise RuntimeError(f"this {type(self).__name__} is not fitted; call fit(X, y) first")
-
-    # ---------------------------------------------------------------- training entry point
-    def fit(self, X, y, X_val=None, y_val=None, callback=None):
-        """Train by mini-batch gradient descent (`fmnist.training.fit_model`); returns self.
-
-        X raw pixels (n, 784) 0..255, y int labels (n,); optional validation X_val, y_val.
-        `callback(epoch, record)` is called after each epoch with that epoch's history row.
-        Sets `scaler_`, the weights, `history_` (per epoch: "epoch", "train_loss",
-        "train_acc", "val_loss", "val_acc", "seconds", "lr"; the losses are the mean
-        cross-entropy WITHOUT the penalty, over the whole training part with dropout off) and,
-        with a validation set, `best_epoch_`.
-        """
-        self._validate()
-        X = check_X(X)
-        y = check_y(y, len(X))
-        if (X_val is None) != (y_val is None):
-            raise ValueError("give both X_val and y_val, or neither")
-        if X_val is not None:
-            X_val = check_X(X_val, "X_val")
-            y_val = check_y(y_val, len(X_val), "y_val")
-        return fit_model(self, X, y, X_val, y_val, callback=callback)
-
-    def sample_dropout(self, m: int, rng: np.random.Generator, work: dict | None = None):
-        """The dropout mask of a batch of m examples, or None (no dropout)."""
-        return None
-
-    @property
-    def n_params(self) -> int:
-        """Number of learned parameters (weights and biases)."""
-        self._check_fitted()
-        return sum(W.size for W in self.params.values())
-
-    # ---------------------------------------------------------------- math on normalised X
-    def penalty(self) -> float:
-        """(l2 / 2) sum ||W||^2 + l1 sum |W| over the weight matrices."""
-        total = 0.0
-        for k in self.PENALISED:
-            W = getattr(self, k)
-            if self.l2:
-                total += F.l2_penalty(W, self.l2)
-            if self.l1:
-                total += F.l1_penalty(W, self.l1)
-        return total
-
-    def loss_grad(self, X, y, dropout_mask=None, work=None, penalty=True):
-        """Objective and its gradients for normalised inputs X (B, 784), labels y (B,): the
-        path the gradient checks test (training adds the penalty's gradient in its update).
-
-        Returns (loss, grads): loss = mean cross-entropy + penalty (the penalty's value is
-        skipped when `penalty=False`, its gradient never is), grads = {name: array shaped like
-        the parameter}, in the parameters' dtype; `dropout_mask` (B, d) is the MLP's only.
-        """
-        loss, grads = self.data_loss_grad(X, y, dropout_mask, work)
-        for k in self.PENALISED:
-            W = getattr(self, k)
-            if self.l2:
-                grads[k] += F.l2_grad(W, self.l2)
-            if self.l1:
-                grads[k] += F.l1_grad(W, self.l1)
-        if penalty:
-            loss += self.penalty()
-        return loss, grads
-
-    def logits(self, X: np.ndarray) -> np.ndarray:
-        """Logits (n, 10) for normalised inputs X (n, 784), evaluated in chunks."""
-        out = np.empty((len(X), N_CLASSES), dtype=X.dtype)
-        for i in range(0, len(X), _EVAL_CHUNK):
-            out[i:i + _EVAL_CHUNK] = self._logits(X[i:i + _EVAL_CHUNK])
-        return out
-
-    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """(mean cross-entropy without penalty, accuracy) on normalised inputs, dropout off."""
-        z = self.logits(X)
-        return F.cross_entropy(z, y), float(np.mean(z.argmax(axis=1) == y))
-
-    # ---------------------------------------------------------------- raw-pixel API
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (n, 10) for raw pixels X (n, 784)."""
-        self._check_fitted()
-        return F.softmax(self.logits(self.scaler_.transform(check_X(X))))
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted classes, int64 (n,), for raw pixels X (n, 784)."""
-        self._check_fitted()
-        z = self.logits(self.scaler_.transform(check_X(X)))
-        return z.argmax(axis=1).astype(np.int64)
-
-    def score(self, X, y) -> float:
-        """Accuracy on raw pixels X (n, 784) with labels y (n,)."""
-        X = check_X(X)
-        return float(np.mean(self.predict(X) == check_y(y, len(X))))
-
-    # ---------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write weights, hyper-parameters, scaler and history to one `.npz` file (atomically)."""
-        self._check_fitted()
-        meta = {
-            "class": type(self).__name__,
-            "hyperparams": self.get_params(),
-            "scaler": self.scaler_.to_dict(),
-            "history": getattr(self, "history_", None),
-            "best_epoch": getattr(self, "best_epoch_", None),
-        }
-        arrays = {k: getattr(self, k) for k in self._PARAMS}
-        with atomic_write(path, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-        return Path(path)
-
-
-class LogisticRegression(_Model):
+class LogisticRegression(Estimator):
     """Multinomial logistic regression y_hat = softmax(W^T x + b); W (784, 10), b (10,).
 
     Hyper-parameters: lr (step size), batch_size, epochs, l2 and l1 (penalty coefficients on W),
@@ -236,6 +57,9 @@ class LogisticRegression(_Model):
                  verbose: bool = False):
         self._store(locals())
 
+    def param_shapes(self, n_features: int = N_PIXELS) -> dict[str, tuple]:
+        return {"W": (n_features, N_CLASSES), "b": (N_CLASSES,)}
+
     def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
                     dtype=np.float32) -> None:
         """W = 0 (n_features, 10), b = 0 (10,)."""
@@ -254,8 +78,8 @@ class LogisticRegression(_Model):
         z += self.b
         return z
 
-    def data_loss_grad(self, X, y, dropout_mask=None, work=None, scale=1.0):
-        """(mean cross-entropy, its gradients times `scale`); see `_Model.loss_grad`."""
+    def data_loss_grad(self, X, y, keep=None, work=None, scale=1.0):
+        """(mean cross-entropy, its gradients times `scale`); see `Estimator.loss_grad`."""
         m = len(X)
         z = np.matmul(X, self.W, out=None if work is None else work["z"][:m])  # (B, 10)
         z += self.b
@@ -266,7 +90,7 @@ class LogisticRegression(_Model):
         return loss, {"W": gW, "b": gb}
 
 
-class MLP(_Model):
+class MLP(Estimator):
     """One hidden layer: h = g(W1^T x + b1), y_hat = softmax(W2^T h + b2).
 
     W1 (784, d), b1 (d,), W2 (d, 10), b2 (10,) with d = `hidden`; g = `activation` ("relu",
@@ -298,12 +122,18 @@ class MLP(_Model):
             _bad(p, "dropout", "in [0, 1)")
 
     def sample_dropout(self, m: int, rng: np.random.Generator, work: dict | None = None):
-        """Inverted-dropout mask (m, d) for the hidden layer, or None when dropout is 0; drawn
-        into work["mask"] when a workspace is given."""
+        """The hidden units a batch of m examples keeps: bool (m, d), each False with
+        probability `dropout` (`F.dropout_keep`), or None when dropout is 0; drawn into
+        work["keep"] when a workspace is given. `data_loss_grad` applies the mask
+        r = keep / (1 - p)."""
         if not self.dropout:
             return None
-        out = None if work is None else work["mask"][:m]
-        return F.dropout_mask((m, self.hidden), self.dropout, rng, self.W1.dtype, out=out)
+        out = None if work is None else work["keep"][:m]
+        return F.dropout_keep((m, self.hidden), self.dropout, rng, out=out)
+
+    def param_shapes(self, n_features: int = N_PIXELS) -> dict[str, tuple]:
+        d = self.hidden
+        return {"W1": (n_features, d), "b1": (d,), "W2": (d, N_CLASSES), "b2": (N_CLASSES,)}
 
     def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
                     dtype=np.float32) -> None:
@@ -317,12 +147,12 @@ class MLP(_Model):
         self.b2 = np.zeros(N_CLASSES, dtype=dtype)
 
     def workspace(self, batch_size: int) -> dict:
-        """Buffers reused by every batch: z1, h, h_drop, dh, mask (B, d), z (B, 10), the
+        """Buffers reused by every batch: z1, h, h_drop, dh, keep (B, d), z (B, 10), the
         gradients."""
         dt, d = self.W1.dtype, self.hidden
         return {"z1": np.empty((batch_size, d), dt), "h": np.empty((batch_size, d), dt),
                 "h_drop": np.empty((batch_size, d), dt), "dh": np.empty((batch_size, d), dt),
-                "mask": np.empty((batch_size, d), dt),
+                "keep": np.empty((batch_size, d), bool),
                 "z": np.empty((batch_size, N_CLASSES), dt),
                 "W1": np.empty_like(self.W1), "b1": np.empty_like(self.b1),
                 "W2": np.empty_like(self.W2), "b2": np.empty_like(self.b2),
@@ -341,26 +171,41 @@ class MLP(_Model):
         z += self.b2
         return z
 
-    def data_loss_grad(self, X, y, dropout_mask=None, work=None, scale=1.0):
-        """(mean cross-entropy, its gradients times `scale`); see `_Model.loss_grad`. `scale`
-        multiplies dz (B, 10) only, so the training loop gets lr * gradient for free."""
+    def data_loss_grad(self, X, y, keep=None, work=None, scale=1.0):
+        """(mean cross-entropy, its gradients times `scale`); see `Estimator.loss_grad`. `scale`
+        multiplies dz (B, 10) only, so the training loop gets lr * gradient for free.
+
+        `keep` (B, d), bool or 0/1, are the hidden units dropout keeps (None: no dropout). The
+        mask r = keep / (1 - p) is applied in two factors, as the same products with fewer
+        passes over the (B, d) arrays: the 0/1 `keep` there, c = 1 / (1 - p) on the (B, 10)
+        logits and dz. For ReLU, keep * g'(z1) = 1[h * keep > 0], so the backward pass needs
+        no dropout step of its own.
+        """
         m = len(X)
         w = (lambda k: work[k][:m]) if work is not None else (lambda k: None)
         full = (lambda k: work[k]) if work is not None else (lambda k: None)
         _, backward, _ = F.get_activation(self.activation)
         z1, h = self._hidden(X, w("z1"), w("h"))                          # (B, d)
-        h_drop = (h if dropout_mask is None                                # (B, d): h * mask
-                  else F.dropout_forward(h, dropout_mask, out=w("h_drop")))
-        z = np.matmul(h_drop, self.W2, out=w("z"))                         # (B, 10)
+        h_keep = (h if keep is None                                        # (B, d): h * keep
+                  else F.dropout_forward(h, keep, out=w("h_drop")))
+        c = h.dtype.type(1.0 if keep is None else 1.0 / (1.0 - self.dropout))
+        z = np.matmul(h_keep, self.W2, out=w("z"))                         # (B, 10)
+        if keep is not None:
+            z *= c                                                         # (h * r) W2
         z += self.b2
         loss, y_hat = F.cross_entropy_forward(z, y, out=z)                 # (B, 10)
         dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)    # (B, 10)
-        gW2 = np.matmul(h_drop.T, dz, out=full("W2"))                      # (d, 10)
         gb2 = dz.sum(axis=0, out=full("b2"))                               # (10,)
+        if keep is not None:
+            dz *= c                                        # (B, 10): c dz, for W2 and h
+        gW2 = np.matmul(h_keep.T, dz, out=full("W2"))                      # (d, 10)
         dh = np.matmul(dz, self.W2.T, out=w("dh"))                         # (B, d)
-        if dropout_mask is not None:
-            dh = F.dropout_backward(dh, dropout_mask, out=dh)
-        dz1 = backward(dh, z1, h, out=dh)          # (B, d); g' uses h before dropout
+        if keep is not None and self.activation == "relu":
+            dz1 = backward(dh, z1, h_keep, out=dh)         # (B, d): 1[h * keep > 0]
+        else:
+            if keep is not None:
+                dh = F.dropout_backward(dh, keep, out=dh)
+            dz1 = backward(dh, z1, h, out=dh)      # (B, d); g' uses h before dropout
         gW1 = np.matmul(X.T, dz1, out=full("W1"))                          # (784, d)
         gb1 = dz1.sum(axis=0, out=full("b1"))                              # (d,)
         return loss, {"W1": gW1, "b1": gb1, "W2": gW2, "b2": gb2}
@@ -371,7 +216,7 @@ MODELS = {"logreg": LogisticRegression, "nn": MLP}
 _BY_CLASS_NAME = {cls.__name__: cls for cls in MODELS.values()}
 
 
-def load_model(path: str | os.PathLike) -> _Model:
+def load_model(path: str | os.PathLike) -> Estimator:
     """Load a model written by `save`; it predicts on raw pixels without the training data."""
     path = Path(path)
     try:
@@ -383,16 +228,26 @@ def load_model(path: str | os.PathLike) -> _Model:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"{path}: not a model saved by fmnist, or damaged ({err}); train and "
                         f"save it again") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: its metadata is not a JSON object; save the model again")
     cls = _BY_CLASS_NAME.get(meta.get("class"))
     if cls is None:
         raise DataError(f"{path}: unknown model class {meta.get('class')!r}")
-    model = cls(**meta["hyperparams"])
+    try:
+        model = cls(**meta["hyperparams"])
+        model._validate()
+        model.scaler_ = Standardizer.from_dict(meta["scaler"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataError(f"{path}: its metadata is incomplete or invalid "
+                        f"({type(err).__name__}: {err}); save the model again") from None
     missing = set(cls._PARAMS) - set(arrays)
     if missing:
         raise DataError(f"{path}: missing weights {sorted(missing)}; save the model again")
-    for k in cls._PARAMS:
+    for k, shape in model.param_shapes().items():
+        if arrays[k].shape != shape:
+            raise DataError(f"{path}: {k} has shape {arrays[k].shape}, its hyper-parameters "
+                            f"need {shape}; save the model again")
         setattr(model, k, arrays[k])
-    model.scaler_ = Standardizer.from_dict(meta["scaler"])
     if meta.get("history") is not None:
         model.history_ = meta["history"]
     if meta.get("best_epoch") is not None:

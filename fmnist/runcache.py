@@ -22,7 +22,7 @@ FORMAT = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules that can change a trained model's numbers; the others (plans, runners, plots,
 # analysis, CLI) cannot: what they decide about a run is in its key.
-NUMERIC_MODULES = ("data.py", "functional.py", "models.py", "training.py")
+NUMERIC_MODULES = ("data.py", "functional.py", "estimator.py", "models.py", "training.py")
 
 
 class CacheError(Exception):

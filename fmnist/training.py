@@ -11,8 +11,8 @@ Like CS231n's Solver it never imports a model class: it trains any object with t
     params -> {name: array}   the weights, updated in place by the loop
     PENALISED -> names        the weights the L2/L1 penalties apply to
     workspace(batch_size) -> dict          buffers reused by every batch ("tmp": scratch)
-    sample_dropout(m, rng, work) -> mask | None   the dropout mask of an m-example batch
-    data_loss_grad(Xb, yb, mask, work, scale) -> (mean cross-entropy, {name: scale * grad})
+    sample_dropout(m, rng, work) -> keep | None   the units dropout keeps in an m-example batch
+    data_loss_grad(Xb, yb, keep, work, scale) -> (mean cross-entropy, {name: scale * grad})
                               the data term only: the loop adds the penalties' gradients
     evaluate(Xs, y) -> (loss, accuracy)    on normalised inputs, dropout off
 
@@ -82,6 +82,17 @@ def augment_batch(Xb: np.ndarray, kind: str, rng: np.random.Generator, backgroun
     return Xb
 
 
+def mirror_source(Xs: np.ndarray) -> np.ndarray:
+    """Xs (n, 784) with its left-right mirror images below: (2n, 784), row n + i is image i
+    mirrored. Made once per fit, it lets `train_epoch` flip an image by gathering row n + i
+    instead of row i: the "flip" augmentation then costs nothing per batch."""
+    n = len(Xs)
+    out = np.empty((2 * n, Xs.shape[1]), Xs.dtype)
+    out[:n] = Xs
+    out[n:].reshape(n, *IMAGE_SHAPE)[...] = Xs.reshape(n, *IMAGE_SHAPE)[:, :, ::-1]
+    return out
+
+
 _BLOCK = 1 << 17  # elements (512 KB of float32) per block of rows that _update works on
 
 
@@ -92,7 +103,7 @@ def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: flo
     Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers.
 
     `penalties` {name: (l2, l1)} first adds the penalty gradient l2 W + l1 sign(W) to g (as
-    `_Model.loss_grad` does). `train_epoch` passes g already multiplied by its step
+    `Estimator.loss_grad` does). `train_epoch` passes g already multiplied by its step
     size, the coefficients too, and lr = 1, which skips the multiplication. `tmp` (at least
     as large as a block) spares allocating its temporary. Each array is processed in blocks of
     rows of about `_BLOCK` elements, every step on one block before the next, so the block's
@@ -141,28 +152,36 @@ def _update_block(W, g, v, lr, mu, nesterov, l2, l1, t) -> None:
 
 
 def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.ndarray,
-                velocity: dict | None = None, background: float = 0.0) -> None:
+                velocity: dict | None = None, background: float = 0.0,
+                mirrored: bool = False) -> None:
     """One full reshuffled pass of mini-batch updates over normalised Xs (n, 784), y (n,).
 
     `work` = model.workspace(batch_size) and xb (batch_size, 784) are reused by every batch
     (the batch is gathered into xb, never into a new array); `velocity` holds the momentum
-    buffers (None for plain GD). Raises TrainingDiverged on a NaN or infinite batch loss.
+    buffers (None for plain GD). `mirrored`: Xs is `mirror_source(X)` (2n rows), and the
+    "flip" augmentation gathers the mirrored rows of the images it flips; the same random
+    draws, so the same batches, as flipping in place. Raises TrainingDiverged on a NaN or
+    infinite batch loss.
 
     The penalty's gradient is added by `_update`, block by block, from `model.PENALISED` and
     the l2, l1 hyper-parameters; the model gives lr times the data term's gradients.
     """
     hp = model.get_params()
-    n, bs = len(Xs), len(xb)
+    n, bs = len(y), len(xb)
     mu, augment = float(hp["momentum"]), hp["augment"]
+    if mirrored and augment != "flip":
+        raise ValueError(f"a mirrored source serves the 'flip' augmentation, not {augment!r}")
     params = model.params
     penalties = {k: (lr * hp["l2"], lr * hp["l1"]) for k in model.PENALISED}
     perm = rng.permutation(n)
     for batch, start in enumerate(range(0, n, bs), start=1):
         idx = perm[start:start + bs]
         m = len(idx)
-        Xb = np.take(Xs, idx, axis=0, out=xb[:m], mode="clip")
         yb = y[idx]
-        if augment:
+        if mirrored:  # flip = rng.random(m) < 0.5, as augment_batch draws it
+            idx = idx + n * (rng.random(m) < 0.5)
+        Xb = np.take(Xs, idx, axis=0, out=xb[:m], mode="clip")
+        if augment and not mirrored:
             augment_batch(Xb, augment, rng, background)
         mask = model.sample_dropout(m, rng, work)
         # lr * the data term's gradients (lr enters through dz, B x 10, instead of a pass
@@ -211,6 +230,9 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
     has_val = X_val is not None
     scaler = Standardizer().fit(X)
     Xs = scaler.transform(X)                                        # (n, 784) float32
+    mirrored = hp["augment"] == "flip"
+    X_src = mirror_source(Xs) if mirrored else Xs                   # (2n or n, 784)
+    Xs = X_src[:len(X)]
     Xv = scaler.transform(X_val) if has_val else None               # (n_val, 784)
     background = float(scaler.transform(np.zeros(1))[0])           # a blank pixel, normalised
     rng = np.random.default_rng(hp["random_state"])
@@ -235,7 +257,8 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             lr = learning_rate(hp["lr"], hp["lr_schedule"], epoch, epochs)
-            train_epoch(model, Xs, y, rng, lr, epoch, work, xb, velocity, background)
+            train_epoch(model, X_src, y, rng, lr, epoch, work, xb, velocity, background,
+                        mirrored)
 
             train_loss, train_acc = model.evaluate(X_eval, y_eval)
             if not math.isfinite(train_loss):

@@ -162,7 +162,7 @@ def test_source_hash_follows_the_numeric_modules_only(tmp_path):
     assert runcache.source_hash(tmp_path) == h0
     (tmp_path / "training.py").write_text("# a changed update rule\n")
     assert runcache.source_hash(tmp_path) != h0
-    assert {"models.py", "training.py", "functional.py", "data.py"} <= set(
+    assert {"estimator.py", "models.py", "training.py", "functional.py", "data.py"} <= set(
         runcache.NUMERIC_MODULES)
     runcache.code_hash.cache_clear()
     assert runcache.code_hash() == runcache.source_hash(runcache.PACKAGE_DIR)

@@ -90,19 +90,32 @@ def test_mlp_gradients_with_penalties(l2, l1):
     check(model, *batch(2))
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_mlp_gradients_with_dropout_fixed_mask(activation):
-    model = make(MLP(hidden=6, activation=activation, dropout=0.5, l2=0.01))
-    mask = F.dropout_mask((N, 6), 0.5, np.random.default_rng(3), np.float64)
-    assert 0 < np.count_nonzero(mask) < mask.size
-    check(model, *batch(3), mask=mask)
+@pytest.mark.parametrize("activation", sorted(F.ACTIVATIONS))
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_mlp_gradients_with_dropout_fixed_mask(activation, p):
+    """The objective with the mask r = keep / (1 - p) fixed; ReLU takes its own backward path
+    (1[h * keep > 0]), the others multiply by keep."""
+    model = make(MLP(hidden=6, activation=activation, dropout=p, l2=0.01))
+    keep = F.dropout_keep((N, 6), p, np.random.default_rng(3))
+    assert 0 < np.count_nonzero(keep) < keep.size
+    check(model, *batch(3), mask=keep)
+
+
+def test_dropout_scales_the_kept_units_by_1_over_1_minus_p():
+    """The loss with keep equals the plain network's on h * keep / (1 - p), written out."""
+    model = make(MLP(hidden=6, activation="tanh", dropout=0.25, l2=0.0))
+    X, y = batch(5)
+    keep = F.dropout_keep((N, 6), 0.25, np.random.default_rng(4))
+    loss, _ = model.loss_grad(X, y, keep)
+    h = np.tanh(X @ model.W1 + model.b1) * keep / 0.75
+    assert loss == pytest.approx(F.cross_entropy(h @ model.W2 + model.b2, y), rel=1e-12)
 
 
 def test_workspace_path_gives_the_same_gradients():
     """The training loop's preallocated buffers compute exactly what the plain path does."""
-    model = make(MLP(hidden=8, l2=0.01, l1=0.001))
+    model = make(MLP(hidden=8, dropout=0.25, l2=0.01, l1=0.001))
     X, y = batch(4)
-    mask = F.dropout_mask((N, 8), 0.25, np.random.default_rng(5), np.float64)
+    mask = F.dropout_keep((N, 8), 0.25, np.random.default_rng(5))
     loss, grads = model.loss_grad(X, y, mask)
     grads = {k: g.copy() for k, g in grads.items()}
     work = model.workspace(N + 3)

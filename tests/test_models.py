@@ -1,5 +1,6 @@
 """LogisticRegression and MLP: conventions, sanity checks, determinism, errors, save/load."""
 
+import json
 import math
 
 import numpy as np
@@ -153,6 +154,29 @@ def test_load_model_errors(tmp_path):
         load_model(tmp_path / "other.npz")
 
 
+GOOD_META = {"class": "LogisticRegression", "hyperparams": {"lr": 0.1},
+             "scaler": {"mean": 0.5, "std": 0.25}, "history": None, "best_epoch": None}
+
+
+@pytest.mark.parametrize("meta,weights", [
+    ("[1, 2]", True),                                            # JSON, but not an object
+    ("{", True),                                                 # not JSON
+    (json.dumps({k: v for k, v in GOOD_META.items() if k != "hyperparams"}), True),
+    (json.dumps({**GOOD_META, "hyperparams": {"learning_rate": 0.1}}), True),
+    (json.dumps({**GOOD_META, "hyperparams": {"lr": -1}}), True),
+    (json.dumps({**GOOD_META, "scaler": {"mean": 0.5}}), True),
+    (json.dumps({**GOOD_META, "scaler": "z"}), True),
+    (json.dumps(GOOD_META), False),                              # weights of the wrong shape
+])
+def test_load_model_with_bad_metadata_names_the_file_not_a_traceback(tmp_path, meta, weights):
+    """A zip that np.load reads but whose metadata or weights fmnist did not write."""
+    path = tmp_path / "odd.npz"
+    W = np.zeros((784, 10), np.float32) if weights else np.zeros((3, 3), np.float32)
+    np.savez(path, meta=np.array(meta), W=W, b=np.zeros(10, np.float32))
+    with pytest.raises(DataError, match=r"odd\.npz: .*save (it|the model) again"):
+        load_model(path)
+
+
 def test_unfitted_model_says_so(tmp_path):
     with pytest.raises(RuntimeError, match="not fitted"):
         MLP().predict(np.zeros((1, 784), np.uint8))
@@ -228,10 +252,9 @@ def test_registry_n_params_and_dropout_masks():
     rng = np.random.default_rng(0)
     assert LogisticRegression(epochs=1).fit(X, y).sample_dropout(5, rng) is None
     assert MLP(hidden=7, epochs=1).fit(X, y).sample_dropout(5, rng) is None  # dropout 0
-    mask = MLP(hidden=7, dropout=0.5, epochs=1).fit(X, y).sample_dropout(500, rng)
-    assert mask.shape == (500, 7) and mask.dtype == np.float32
-    assert set(np.unique(mask)) == {0.0, 2.0}  # inverted dropout: kept units scaled by 1/(1-p)
-    assert 0.45 < np.mean(mask == 0) < 0.55
+    keep = MLP(hidden=7, dropout=0.5, epochs=1).fit(X, y).sample_dropout(500, rng)
+    assert keep.shape == (500, 7) and keep.dtype == bool  # the 1/(1-p) is data_loss_grad's
+    assert 0.45 < np.mean(~keep) < 0.55
 
 
 def test_scaled_pixels_are_refused_with_a_clear_error(data):
