@@ -208,31 +208,16 @@ def dropout_keep(shape, p: float, rng: np.random.Generator,
     return keep.reshape(shape)
 
 
-def dropout_mask(shape, p: float, rng: np.random.Generator, dtype=np.float32,
-                 out: np.ndarray | None = None) -> np.ndarray:
-    """Inverted-dropout mask (shape): 0 with probability p, else 1 / (1 - p).
-
-    Scaling the kept units by 1 / (1 - p) keeps E[h * mask] = h, so prediction uses the network
-    unchanged (no dropout, no rescaling). Which units are dropped: `dropout_keep`. `out`
-    (shape, dtype) receives the mask if given.
-    """
-    keep = dropout_keep(shape, p, rng)
-    if out is None:
-        out = np.empty(keep.shape, dtype)
-    np.copyto(out, keep)  # 0 or 1; then scaled in place (faster than one mixed-type multiply)
-    out *= out.dtype.type(1.0 / (1.0 - p))
-    return out
+def dropout_forward(h, keep, out=None):
+    """h * keep (training only), keep bool or 0/1 (`dropout_keep`). The inverted-dropout mask
+    is r = keep / (1 - p): scaling the kept units keeps E[h * r] = h, so prediction uses the
+    network unchanged; the caller applies the 1 / (1 - p) (`MLP.data_loss_grad`)."""
+    return np.multiply(h, keep, out=out)
 
 
-def dropout_forward(h, mask, out=None):
-    """h * mask (training only); `mask` float, or bool/0-1 with the 1 / (1 - p) scale applied
-    by the caller (`MLP.data_loss_grad`)."""
-    return np.multiply(h, mask, out=out)
-
-
-def dropout_backward(dh, mask, out=None):
-    """d(h * mask)/dh = mask."""
-    return np.multiply(dh, mask, out=out)
+def dropout_backward(dh, keep, out=None):
+    """d(h * keep)/dh = keep."""
+    return np.multiply(dh, keep, out=out)
 
 
 # --------------------------------------------------------------------------- penalties
