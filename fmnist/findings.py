@@ -9,7 +9,7 @@ import pandas as pd
 
 from fmnist import analysis as A
 from fmnist.experiments import Results
-from fmnist.outcomes import hardest_classes_sentence
+from fmnist.outcomes import aims_sentence, hardest_classes_sentence
 from fmnist.sweeps import best_config_id, over_seeds
 
 NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
@@ -17,6 +17,7 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
          "augment": "augmentation", "epochs": "epochs", "patience": "patience"}
 FLAT_LOSS = 0.002  # a validation loss that moves less than this after its lowest "stays flat"
+MODEL_NAMES = {"logreg": "logistic regression", "nn": "network"}
 VARIANTS = {"final": "the searched recipe", "no_dropout": "without dropout",
             "no_augmentation": "without flips", "no_momentum_schedule":
             "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
@@ -155,7 +156,7 @@ def finals_table(results: Results) -> str:
     n_train = len(results.ctx.spec(search=False).load()[0][0])
     for kind, best in results.best.items():
         st = over_seeds(best.runs).iloc[0]
-        rows.append(["logistic regression" if kind == "logreg" else "network",
+        rows.append([MODEL_NAMES[kind],
                      f"{A.n_params(kind, best.config):,}",
                      f"{A.flops_per_epoch(kind, best.config, n_train) / 1e9:.1f}",
                      A.pm(st["mean"], st["sd"]), A.pct(best.val_acc), str(best.best_epoch)])
@@ -306,6 +307,16 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
             f"For logistic regression, {ranking_sentence(results.logreg, nval)}. For the "
             f"network, {ranking_sentence(results.nn, nval)}. In the searched recipe, "
             + ablation_text + ". " + hardest_classes_sentence(y_val, predictions))
+
+
+def aims(results: Results) -> str:
+    """How close each chosen model came to the project's aim (`plans.AIMS`)."""
+    from fmnist.plans import AIMS
+
+    reached = {MODEL_NAMES[k]: tuple(over_seeds(b.runs).iloc[0][["mean", "sd", "n"]])
+               for k, b in results.best.items()}
+    return aims_sentence(reached, {MODEL_NAMES[k]: a for k, a in AIMS.items()},
+                            n_val(results))
 
 
 def lr_extremes(frame: pd.DataFrame) -> str:

@@ -53,6 +53,27 @@ def files_sentence(files: dict) -> str:
             "reported; the validation accuracies above are the best available estimate of it.")
 
 
+def aims_sentence(reached: dict[str, tuple], aims: dict[str, float], n_val: int) -> str:
+    """Each model's mean validation accuracy over seeds against its aim: met, or how far
+    short and whether the shortfall is within noise (`analysis.compare` with the aim as a
+    fixed value). `reached` {name: (mean, sd, seeds)}, `aims` {name: aim}."""
+    parts = []
+    for name, (mean, sd, n) in reached.items():
+        aim = aims[name]
+        said = f"{'the ' if name == 'network' else ''}{name} reaches {A.pm(mean, sd)}, "
+        if mean >= aim:
+            said += f"meeting its aim of {A.pct(aim)}"
+        else:
+            c = A.compare(mean, sd, n, aim, 0.0, 1, n_val)
+            short = aim - mean
+            said += (f"{A.pts(short, digits=2 if A.below_shown(short) else 1)} short of its "
+                     f"aim of {A.pct(aim)}, "
+                     f"{'within' if c.tie else 'beyond'} noise")
+        parts.append(said)
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
 def hardest_classes_sentence(y_true, predictions: dict) -> str:
     """Whether the models find the same two classes hardest, said from the numbers."""
     from fmnist.data import CLASS_NAMES

@@ -14,6 +14,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+# The project's aims (issue 10) on the chosen models' mean validation accuracy over seeds: the
+# report says how close each model came. Targets, not results.
+AIMS = {"logreg": 0.862, "nn": 0.915}
+
 
 @dataclass(frozen=True)
 class Plan:

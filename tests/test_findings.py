@@ -418,3 +418,20 @@ def test_search_sentence_does_not_call_a_mean_higher_that_rounds_to_the_same_fig
                                       [spread(0.8771), spread(0.8774)]))
     text = Fd.search_sentence(results)
     assert "0.0 points" not in text and "(0.03 points apart, within noise)" in text, text
+
+
+def test_aims_sentence_says_reached_short_within_noise_or_short_beyond_it():
+    """Each model's mean over seeds against its aim, worded by the noise rule (a shortfall
+    within the binomial standard error of 5,600 images, about 0.4 points, is within noise)."""
+    aims = {"logistic regression": 0.862, "network": 0.915}
+    text = Oc.aims_sentence({"logistic regression": (0.8611, 0.001, 3),
+                             "network": (0.9103, 0.002, 3)}, aims, 5600)
+    assert text.startswith("Logistic regression reaches 86.1 ± 0.1%, 0.1 points short of its "
+                           "aim of 86.2%, within noise; "), text
+    assert "the network reaches 91.0 ± 0.2%, 0.5 points short of its aim of 91.5%, beyond " \
+           "noise" in text, text
+    met = Oc.aims_sentence({"network": (0.9162, 0.001, 3)}, {"network": 0.915}, 5600)
+    assert met.startswith("The network reaches 91.6 ± 0.1%, meeting its aim of 91.5%"), met
+    close = Oc.aims_sentence({"network": (0.9147, 0.001, 3)}, {"network": 0.915}, 5600)
+    assert "0.03 points short of its aim of 91.5%" in close, close  # not "0.0 points short"
+    assert "nan" not in text + met

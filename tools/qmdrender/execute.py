@@ -84,6 +84,10 @@ class Kernel:
             self.nb, kernel_name=KERNEL_NAME, kernel_manager_class=_Manager, timeout=timeout,
             resources={"metadata": {"path": str(cwd)}}, allow_errors=True,
             record_timing=False,
+            # every chunk has finished (and written its files) by then; a graceful shutdown
+            # that overruns its wait on a busy machine ends in SIGINT, which the kernel
+            # reports as "KeyboardInterrupt caught in kernel" on the terminal
+            shutdown_kernel="immediate",
         )
         self.client.echo = echo
         self._context = None
