@@ -92,10 +92,8 @@ def grid_sentence(results: Results) -> str:
         if none.empty or len(ok) < 2:
             out.append(f"with {h} units there is nothing to compare (diverged)")
             continue
-        best = ok.loc[ok["mean"].idxmax()]
-        if best["dropout"] == 0:
-            out.append(f"with {h} units no dropout rate beats none")
-            continue
+        some = ok[ok["dropout"] > 0]
+        best = some.loc[some["mean"].idxmax()]  # the best dropout rate, against none
         c = A.compare_rows(best, none.iloc[0], nval)
         out.append(f"with {h} units dropout {A.num(best['dropout'])} is "
                    f"{A.wording(c, other='no dropout')}")

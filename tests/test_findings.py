@@ -164,8 +164,8 @@ def test_activation_sentence_each_at_its_best_rate_ties_called_ties():
 
 def test_grid_sentence_dropout_at_each_width():
     text = Fd.grid_sentence(make_results())
-    assert text == ("with 32 units no dropout rate beats none; with 512 units dropout 0.4 is "
-                    "1.0 points higher than no dropout")
+    assert text == ("with 32 units dropout 0.4 is 1.0 points lower than no dropout; with 512 "
+                    "units dropout 0.4 is 1.0 points higher than no dropout")
 
 
 def test_grid_sentence_with_a_tie_and_with_diverged_no_dropout():
