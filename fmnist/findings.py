@@ -313,8 +313,8 @@ def aims(results: Results) -> str:
 
     reached = {MODEL_NAMES[k]: tuple(over_seeds(b.runs).iloc[0][["mean", "sd", "n"]])
                for k, b in results.best.items()}
-    return aims_sentence(reached, {MODEL_NAMES[k]: a for k, a in AIMS.items()},
-                            n_val(results))
+    aims_by_name = {MODEL_NAMES[k]: a for k, a in AIMS.items()}
+    return aims_sentence(reached, aims_by_name, n_val(results))
 
 
 def lr_extremes(frame: pd.DataFrame) -> str:

@@ -58,13 +58,14 @@ class LogisticRegression(Estimator):
         self._store(locals())
 
     def param_shapes(self, n_features: int = N_PIXELS) -> dict[str, tuple]:
+        """The shape of each weight array: W (n_features, 10), b (10,)."""
         return {"W": (n_features, N_CLASSES), "b": (N_CLASSES,)}
 
     def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
                     dtype=np.float32) -> None:
-        """W = 0 (n_features, 10), b = 0 (10,)."""
-        self.W = np.zeros((n_features, N_CLASSES), dtype=dtype)
-        self.b = np.zeros(N_CLASSES, dtype=dtype)
+        """W = 0, b = 0."""
+        for k, shape in self.param_shapes(n_features).items():
+            setattr(self, k, np.zeros(shape, dtype=dtype))
 
     def workspace(self, batch_size: int) -> dict:
         """Buffers reused by every batch: logits (batch, 10) and the gradients."""
@@ -132,6 +133,7 @@ class MLP(Estimator):
         return F.dropout_keep((m, self.hidden), self.dropout, rng, out=out)
 
     def param_shapes(self, n_features: int = N_PIXELS) -> dict[str, tuple]:
+        """The shape of each weight array: W1 (n_features, d), b1 (d,), W2 (d, 10), b2 (10,)."""
         d = self.hidden
         return {"W1": (n_features, d), "b1": (d,), "W2": (d, N_CLASSES), "b2": (N_CLASSES,)}
 
@@ -139,12 +141,11 @@ class MLP(Estimator):
                     dtype=np.float32) -> None:
         """Draw W1, W2 from `rng` (see the class docstring); zero biases."""
         _, _, gain = F.get_activation(self.activation)
-        d = self.hidden
-        self.W1 = (rng.standard_normal((n_features, d)) * (gain / np.sqrt(n_features))
-                   ).astype(dtype)
-        self.b1 = np.zeros(d, dtype=dtype)
-        self.W2 = (rng.standard_normal((d, N_CLASSES)) * (0.1 / np.sqrt(d))).astype(dtype)
-        self.b2 = np.zeros(N_CLASSES, dtype=dtype)
+        shape = self.param_shapes(n_features)
+        self.W1 = (rng.standard_normal(shape["W1"]) * (gain / np.sqrt(n_features))).astype(dtype)
+        self.b1 = np.zeros(shape["b1"], dtype=dtype)
+        self.W2 = (rng.standard_normal(shape["W2"]) * (0.1 / np.sqrt(self.hidden))).astype(dtype)
+        self.b2 = np.zeros(shape["b2"], dtype=dtype)
 
     def workspace(self, batch_size: int) -> dict:
         """Buffers reused by every batch: z1, h, h_drop, dh, keep (B, d), z (B, 10), the

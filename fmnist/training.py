@@ -183,10 +183,10 @@ def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.nda
         Xb = np.take(Xs, idx, axis=0, out=xb[:m], mode="clip")
         if augment and not mirrored:
             augment_batch(Xb, augment, rng, background)
-        mask = model.sample_dropout(m, rng, work)
+        keep = model.sample_dropout(m, rng, work)
         # lr * the data term's gradients (lr enters through dz, B x 10, instead of a pass
         # over W1); lr * the penalty's gradient is added inside _update, block by block
-        loss, steps = model.data_loss_grad(Xb, yb, mask, work, scale=lr)
+        loss, steps = model.data_loss_grad(Xb, yb, keep, work, scale=lr)
         if not math.isfinite(loss):
             raise _diverged(epoch, batch, loss, lr)
         _update(params, steps, velocity, 1.0, mu, hp["nesterov"], penalties, work.get("tmp"))
