@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fmnist import final_findings as Ff
 from fmnist import findings as Fd
 from fmnist import outcomes as Oc
 from fmnist.experiments import BestModel, Results
@@ -136,7 +137,7 @@ def test_sweep_table_one_section_per_factor_one_header():
 
 
 def test_search_table_bolds_the_configuration_run_all_chose():
-    lines = Fd.search_table(make_results()).split("\n")
+    lines = Ff.search_table(make_results()).split("\n")
     assert lines[0] == "| dropout rate | validation | best epoch |"
     # 0.4 has the higher mean over its finished seeds, but a seed diverged: 0.2 was chosen
     assert lines[2].startswith("| **0.2** | **88.0 ± 0.1%** |")
@@ -180,17 +181,17 @@ def test_grid_sentence_with_a_tie_and_with_diverged_no_dropout():
 
 def test_ablation_real_ties_better_and_diverged():
     res = make_results()
-    st = Fd.ablation(res)
+    st = Ff.ablation(res)
     verdicts = {r["variant"]: None if r["comparison"] is None else r["comparison"].verdict
                 for _, r in st.iterrows()}
     assert verdicts == {"final": None, "no_dropout": "lower", "no_augmentation": "tie",
                         "narrow": "higher", "no_momentum_schedule": None}
-    assert Fd.ablation_sentence(st) == (
+    assert Ff.ablation_sentence(st) == (
         "Clearly worse than the searched recipe: without dropout (2.0 points lower). "
         "Clearly better than the searched recipe: with a narrower layer (2.0 points higher). "
         "Tied with it within noise: without flips. "
         "Diverged (not compared): with plain GD (no momentum, constant step).")
-    table = Fd.ablation_table(res).split("\n")
+    table = Ff.ablation_table(res).split("\n")
     assert table[0] == "| variant | validation | training | gap (points) | change (points) |"
     assert table[2].endswith("| 2.0 |  |")  # the searched recipe: nothing to change against
     assert table[3].endswith("| -2.0 (real) |") and table[4].endswith("| -0.1 (tie) |")
@@ -199,7 +200,7 @@ def test_ablation_real_ties_better_and_diverged():
 
 def test_ablation_sentence_when_all_tie():
     res = make_results(ablation={"final": spread(0.88), "no_dropout": spread(0.879)})
-    assert Fd.ablation_sentence(Fd.ablation(res)) == "Tied with it within noise: without dropout."
+    assert Ff.ablation_sentence(Ff.ablation(res)) == "Tied with it within noise: without dropout."
 
 
 def test_finals_candidates_tie_and_real_difference():
@@ -297,7 +298,7 @@ def test_overfitting_is_never_said_of_a_falling_validation_loss():
 
 def test_conclusions_a_clear_win_for_the_network():
     y = np.repeat(np.arange(10), 10)
-    text = Fd.conclusions(make_results(), y, {"logistic regression": y, "network": y})
+    text = Ff.conclusions(make_results(), y, {"logistic regression": y, "network": y})
     assert text.startswith("Multinomial logistic regression reaches 85.0 ± 0.1% validation "
                            "accuracy over seeds, and the network with one hidden layer "
                            "88.0 ± 0.1%: 3.0 points higher than logistic regression. ")
@@ -309,7 +310,7 @@ def test_conclusions_say_tied_when_the_network_ties_logistic_regression():
     y = np.repeat(np.arange(10), 10)
     res = make_results(lr_mean=0.850, nn_mean=0.852,
                        ablation={"final": spread(0.88), "no_dropout": spread(0.879)})
-    text = Fd.conclusions(res, y, {"logistic regression": y, "network": y})
+    text = Ff.conclusions(res, y, {"logistic regression": y, "network": y})
     assert ("the network with one hidden layer 85.2 ± 0.1%: tied with logistic regression "
             "(0.2 points apart, within noise).") in text
     assert "higher than" not in text
@@ -386,14 +387,14 @@ def test_every_finding_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
                  Fd.sweep_table({f: d for f, d in res.nn.items() if f != "activation"},
                                 ctx.plan.nn_base),
                  *Fd.sentences(res.logreg, nval).values(), Fd.activation_sentence(res),
-                 Fd.grid_sentence(res), Fd.search_table(res), Fd.ablation_table(res),
-                 Fd.ablation_sentence(Fd.ablation(res)), Fd.finals_table(res),
+                 Fd.grid_sentence(res), Ff.search_table(res), Ff.ablation_table(res),
+                 Ff.ablation_sentence(Ff.ablation(res)), Fd.finals_table(res),
                  Fd.finals_candidates(res.logreg_finals, nval),
                  Fd.overfitting_sentence(res.best["nn"].history),
                  Fd.over_seeds_text(res.best["nn"].runs),
-                 Oc.per_class_sentence(y_val, pred), Fd.conclusions(res, y_val, pred)):
+                 Oc.per_class_sentence(y_val, pred), Ff.conclusions(res, y_val, pred)):
         assert isinstance(text, str) and text and "nan" not in text.lower()
-    assert set(Fd.dropout_histories(res)) == {"with dropout", "without dropout"}
+    assert set(Ff.dropout_histories(res)) == {"with dropout", "without dropout"}
     assert len(Fd.activation_stats(res)) == len(ctx.plan.nn_activation_lrs)
     assert over_seeds(res.nn_grid)["hidden"].nunique() == len(ctx.plan.nn_grid["hidden"])
 
@@ -406,7 +407,7 @@ def test_search_sentence_calls_a_close_search_a_tie():
         results = SimpleNamespace(
             ctx=context(), nn_search=runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
                                           accs))
-        text = Fd.search_sentence(results)
+        text = Ff.search_sentence(results)
         assert expect in text and "dropout rate 0.4" in text, text
 
 
@@ -416,7 +417,7 @@ def test_search_sentence_does_not_call_a_mean_higher_that_rounds_to_the_same_fig
     results = SimpleNamespace(
         ctx=context(), nn_search=runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
                                       [spread(0.8771), spread(0.8774)]))
-    text = Fd.search_sentence(results)
+    text = Ff.search_sentence(results)
     assert "0.0 points" not in text and "(0.03 points apart, within noise)" in text, text
 
 
