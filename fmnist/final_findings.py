@@ -17,6 +17,22 @@ VARIANTS = {"final": "the searched recipe", "no_dropout": "without dropout",
             "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
 
 
+def variant_names(plan) -> dict[str, str]:
+    """Each ablation variant as the report names it, saying what it changes where that is
+    more than its name (plain GD also takes the sweeps' step and early stopping)."""
+    names = dict(VARIANTS)
+    base, abl = plan.nn_final_base, plan.nn_ablation
+    if "narrow" in abl:
+        names["narrow"] = f"with {abl['narrow']['hidden']} hidden units instead of {base['hidden']}"
+    o = abl.get("no_momentum_schedule")
+    if o:
+        names["no_momentum_schedule"] = (
+            f"with plain GD: constant step {A.num(o.get('lr', base['lr']))}, no momentum, "
+            f"early stopping with patience {o.get('patience', base['patience'])} within "
+            f"{o.get('epochs', base['epochs'])} epochs")
+    return names
+
+
 def search_table(results: Results) -> str:
     """The final network's candidates on the search subset, mean ± sd; the chosen one bold."""
     st = over_seeds(results.nn_search)
@@ -37,6 +53,8 @@ def ablation(results: Results) -> pd.DataFrame:
     names = dict(zip(results.nn_ablation["config_id"], results.nn_ablation["variant"],
                      strict=False))
     st.insert(0, "variant", st["config_id"].map(names))
+    labels = variant_names(results.ctx.plan)
+    st.insert(1, "name", [labels.get(v, v) for v in st["variant"]])
     final = st[st["variant"] == "final"].iloc[0]
     nval = n_val(results)
     st["comparison"] = [None if r["variant"] == "final" or not _finished(r) or not _finished(final)
@@ -51,7 +69,7 @@ def ablation_table(results: Results) -> str:
         c = r["comparison"]
         effect = ("diverged" if not _finished(r) else "" if c is None
                   else f"{100 * c.shown:+.1f} ({'tie' if c.tie else 'real'})")
-        rows.append([VARIANTS.get(r["variant"], r["variant"]), A.pm(r["mean"], r["sd"]),
+        rows.append([r["name"], A.pm(r["mean"], r["sd"]),
                      A.pct(r["train_acc"]),
                      f"{A.shown_gap(r['train_acc'], r['mean']):.1f}", effect])
     return A.md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
@@ -62,7 +80,7 @@ def ablation_table(results: Results) -> str:
 def ablation_sentence(st: pd.DataFrame) -> str:
     """What each aid is worth, by the noise rule: the variants clearly worse than the full
     recipe, those clearly better, those tied with it, and those that diverged."""
-    name = {i: VARIANTS.get(r["variant"], r["variant"]) for i, r in st.iterrows()}
+    name = dict(st["name"])
     compared = [(i, r["comparison"]) for i, r in st.iterrows() if r["comparison"] is not None]
     worse = [f"{name[i]} ({A.pts(c.diff)} lower)" for i, c in compared
              if not c.tie and c.diff < 0]
@@ -101,7 +119,7 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
     lr_st, nn_st = over_seeds(lr_best.runs).iloc[0], over_seeds(nn_best.runs).iloc[0]
     c = A.compare_rows(nn_st, lr_st, nval)
     abl = ablation(results)
-    compared = [(VARIANTS.get(r["variant"], r["variant"]), r["comparison"])
+    compared = [(r["name"], r["comparison"])
                 for _, r in abl.iterrows() if r["comparison"] is not None]
     loses = [v for v, cmp in compared if not cmp.tie and cmp.diff < 0]
     gains = [v for v, cmp in compared if not cmp.tie and cmp.diff > 0]
@@ -118,7 +136,8 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
             f"validation accuracy over seeds, and the network with one hidden layer "
             f"{A.pm(nn_st['mean'], nn_st['sd'])}: "
             f"{A.wording(c, other='logistic regression')}. "
-            f"For logistic regression, {ranking_sentence(results.logreg, nval)}. For the "
+            f"One setting at a time around each baseline, on the search subset: for "
+            f"logistic regression, {ranking_sentence(results.logreg, nval)}; for the "
             f"network, {ranking_sentence(results.nn, nval)}. In the searched recipe, "
             + ablation_text + ". " + hardest_classes_sentence(y_val, predictions))
 
@@ -137,18 +156,12 @@ def final_choice_sentence(results: Results) -> str:
     """Which configuration became the final network (the best mean among the search's
     candidates and the ablation's variants), and whether its lead is within noise."""
     nval = n_val(results)
-    rows = []
-    for df, label in ((results.nn_search, None), (results.nn_ablation, "variant")):
-        st = over_seeds(df)
-        names = (dict(zip(df["config_id"], df[label], strict=False)) if label else {})
-        for _, r in st.iterrows():
-            if not _finished(r):
-                continue
-            name = (VARIANTS.get(names.get(r["config_id"]), "")
-                    if label else "the searched recipe with dropout " + A.num(r["dropout"]))
-            if label and names.get(r["config_id"]) == "final":
-                continue  # the searched recipe again, already listed from the search
-            rows.append((r["mean"], name, r))
+    factors = list(results.ctx.plan.nn_final_search)
+    rows = [(r["mean"], "the searched recipe with " + ", ".join(
+                f"{NAMES.get(f, f)} {A.num(r[f])}" for f in factors), r)
+            for _, r in over_seeds(results.nn_search).iterrows() if _finished(r)]
+    rows += [(r["mean"], r["name"], r) for _, r in ablation(results).iterrows()
+             if _finished(r) and r["variant"] != "final"]  # "final" is a search candidate
     rows.sort(key=lambda t: -t[0])
     (_, n1, r1), (_, n2, r2) = rows[0], rows[1]
     c = A.compare_rows(r2, r1, nval)

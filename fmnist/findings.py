@@ -17,6 +17,7 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
          "augment": "augmentation", "epochs": "epochs", "patience": "patience"}
 FLAT_LOSS = 0.002  # a validation loss that moves less than this after its lowest "stays flat"
+CREEP_LOSS = 0.01  # a rise up to this is "the start of overfitting", beyond it "overfitting"
 MODEL_NAMES = {"logreg": "logistic regression", "nn": "network"}
 def n_val(results: Results) -> int:
     """Validation images every accuracy is measured on."""
@@ -118,7 +119,8 @@ def finals_table(results: Results) -> str:
 
 def overfitting_sentence(history: pd.DataFrame) -> str:
     """What the loss curves do after the lowest validation loss, said from the curves: still
-    falling at the last epoch, rising while the training loss falls (overfitting), or flat."""
+    falling at the last epoch, rising while the training loss falls (overfitting; by the
+    highest point after the lowest, not the last), creeping up by a few thousandths, or flat."""
     h = history.reset_index(drop=True)
     if not np.isfinite(h["val_loss"]).any():
         return "no validation loss was recorded"
@@ -129,14 +131,19 @@ def overfitting_sentence(history: pd.DataFrame) -> str:
     if len(after) <= 1:
         return "the validation loss is still falling at the last epoch"
     train_drop = after["train_loss"].iloc[0] - after["train_loss"].iloc[-1]
-    val_rise = after["val_loss"].iloc[-1] - after["val_loss"].iloc[0]
+    val_rise = after["val_loss"].max() - after["val_loss"].iloc[0]   # the most, not the end
+    end_rise = after["val_loss"].iloc[-1] - after["val_loss"].iloc[0]
     out = f"the validation loss is lowest at epoch {int(h['epoch'][i])}; after it "
     if train_drop <= 0:
         return out + ("the training loss does not fall any further either (it changes by "
                       f"{-train_drop:+.3f}), so the model has stopped learning")
     out += f"the training loss falls by another {train_drop:.3f} while the validation loss "
+    if val_rise > CREEP_LOSS:
+        return out + (f"rises by up to {val_rise:.3f} ({end_rise:.3f} above its lowest at the "
+                      "last epoch), which is overfitting")
     if val_rise > FLAT_LOSS:
-        return out + f"rises by {val_rise:.3f}, which is overfitting"
+        return out + (f"creeps up by up to {val_rise:.3f}: more fitting no longer helps the "
+                      "validation images, the start of overfitting")
     return out + (f"stays flat (within {FLAT_LOSS}): more fitting no longer helps the "
                   "validation images")
 
@@ -215,9 +222,10 @@ def lr_extremes(frame: pd.DataFrame) -> str:
 
 def gap_sentence(frames: dict[str, pd.DataFrame]) -> str:
     """The largest train-minus-validation gap (same epoch) over every setting that finished."""
-    gaps = [(r["train_acc"] - r["mean"], f, r[f]) for f, st in stats(frames).items()
+    gaps = [(A.shown_gap(r["train_acc"], r["mean"]), f, r[f]) for f, st in stats(frames).items()
             for _, r in st.iterrows() if r["diverged"] == 0 and np.isfinite(r["mean"])]
-    g, f, v = max(gaps)
+    g, f, v = max(gaps)  # in points, as the tables show it
+    g /= 100
     return (f"the largest gap between training and validation accuracy at the same epoch is "
             f"{A.pts(g)} ({NAMES.get(f, f)} {A.num(v)}), so "
             + ("it barely overfits and the penalties have little to correct" if g < 0.03 else

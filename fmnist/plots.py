@@ -264,10 +264,11 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
 
 def plot_factors(stats_by_factor: dict, names: dict, baselines: dict, ncols: int = 3,
                  path=None):
-    """One `plot_factor` panel per factor, sharing the accuracy axis."""
+    """One `plot_factor` panel per factor, each with its own accuracy axis (a collapse in one
+    panel, such as a learning rate that is far too large, would flatten the others)."""
     n = len(stats_by_factor)
     rows = -(-n // ncols)
-    fig, axes = plt.subplots(rows, ncols, figsize=(2.45 * ncols, 2.15 * rows), sharey=True,
+    fig, axes = plt.subplots(rows, ncols, figsize=(2.45 * ncols, 2.15 * rows),
                              constrained_layout=True, squeeze=False)
     for ax, (factor, stats) in zip(axes.flat, stats_by_factor.items(), strict=False):
         plot_factor(stats, factor, ax=ax, x_label=names.get(factor, factor),

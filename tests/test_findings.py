@@ -17,6 +17,7 @@ from fmnist import final_findings as Ff
 from fmnist import findings as Fd
 from fmnist import outcomes as Oc
 from fmnist.experiments import BestModel, Results
+from fmnist.plans import FULL_PLAN
 from fmnist.sweeps import over_seeds
 
 N_VAL = 5600  # binomial SE at 85%: 0.48 points
@@ -56,7 +57,9 @@ def spread(mean, sd=0.001, n=3):
 def context(n_val=N_VAL, n_train=50_000):
     data = (np.zeros((n_train, 1)), np.zeros((n_val, 1)), np.zeros(n_train), np.zeros(n_val))
     spec = SimpleNamespace(load=lambda: (data, "fingerprint"))
-    plan = SimpleNamespace(nn_final_search={"dropout": (0.2, 0.4)})
+    plan = SimpleNamespace(nn_final_search={"dropout": (0.2, 0.4)},
+                           nn_final_base=FULL_PLAN.nn_final_base,
+                           nn_ablation=FULL_PLAN.nn_ablation)
     return SimpleNamespace(spec=lambda search: spec, plan=plan)
 
 
@@ -188,9 +191,11 @@ def test_ablation_real_ties_better_and_diverged():
                         "narrow": "higher", "no_momentum_schedule": None}
     assert Ff.ablation_sentence(st) == (
         "Clearly worse than the searched recipe: without dropout (2.0 points lower). "
-        "Clearly better than the searched recipe: with a narrower layer (2.0 points higher). "
+        "Clearly better than the searched recipe: with 128 hidden units instead of 512 (2.0 "
+        "points higher). "
         "Tied with it within noise: without flips. "
-        "Diverged (not compared): with plain GD (no momentum, constant step).")
+        "Diverged (not compared): with plain GD: constant step 0.1, no momentum, early "
+        "stopping with patience 8 within 60 epochs.")
     table = Ff.ablation_table(res).split("\n")
     assert table[0] == "| variant | validation | training | gap (points) | change (points) |"
     assert table[2].endswith("| 2.0 |  |")  # the searched recipe: nothing to change against
@@ -275,11 +280,22 @@ def test_per_class_sentence_gain_only_when_there_is_one():
     ([0.9, 0.7, 0.6, 0.5], None, "the validation loss is still falling at the last epoch"),
     ([0.9, 0.5, 0.6, 0.7], [1.0, 0.6, 0.5, 0.3],
      "the validation loss is lowest at epoch 2; after it the training loss falls by another "
-     "0.300 while the validation loss rises by 0.200, which is overfitting"),
+     "0.300 while the validation loss rises by up to 0.200 (0.200 above its lowest at the "
+     "last epoch), which is overfitting"),
     ([0.9, 0.5, 0.501, 0.5015], [1.0, 0.6, 0.5, 0.3],
      "the validation loss is lowest at epoch 2; after it the training loss falls by another "
      "0.300 while the validation loss stays flat (within 0.002): more fitting no longer helps "
      "the validation images"),
+    # back near its lowest at the last epoch, but 0.014 above it on the way: not "flat"
+    ([0.9, 0.5, 0.514, 0.501], [1.0, 0.6, 0.5, 0.3],
+     "the validation loss is lowest at epoch 2; after it the training loss falls by another "
+     "0.300 while the validation loss rises by up to 0.014 (0.001 above its lowest at the "
+     "last epoch), which is overfitting"),
+    # a rise of a few thousandths is only the start of it
+    ([0.9, 0.5, 0.503, 0.504], [1.0, 0.6, 0.5, 0.3],
+     "the validation loss is lowest at epoch 2; after it the training loss falls by another "
+     "0.300 while the validation loss creeps up by up to 0.004: more fitting no longer helps "
+     "the validation images, the start of overfitting"),
     ([0.9, 0.5, 0.6, 0.7], [1.0, 0.6, 0.6, 0.61],
      "the validation loss is lowest at epoch 2; after it the training loss does not fall any "
      "further either (it changes by +0.010), so the model has stopped learning"),
@@ -302,7 +318,7 @@ def test_conclusions_a_clear_win_for_the_network():
     assert text.startswith("Multinomial logistic regression reaches 85.0 ± 0.1% validation "
                            "accuracy over seeds, and the network with one hidden layer "
                            "88.0 ± 0.1%: 3.0 points higher than logistic regression. ")
-    assert "the ablation loses clearly without dropout; it gains clearly with a narrower layer" \
+    assert "the ablation loses clearly without dropout; it gains clearly with 128 hidden units " \
         in text
 
 
@@ -436,3 +452,13 @@ def test_aims_sentence_says_reached_short_within_noise_or_short_beyond_it():
     close = Oc.aims_sentence({"network": (0.9147, 0.001, 3)}, {"network": 0.915}, 5600)
     assert "0.03 points short of its aim of 91.5%" in close, close  # not "0.0 points short"
     assert "nan" not in text + met
+
+
+def test_gap_sentence_gives_the_gap_as_the_table_shows_it():
+    """88.14% and 83.76% show as 88.1% and 83.8%: the table's gap is 4.3, and so is the
+    sentence's (the unrounded 4.38 would read 4.4 and contradict the table)."""
+    frames = {"lr": sweep("logreg", "lr", [0.1, 0.01], [spread(0.8376), spread(0.84)])}
+    for df in frames.values():
+        df["train_acc"] = [0.8814] * 3 + [0.85] * 3
+    text = Fd.gap_sentence(frames)
+    assert "is 4.3 points (learning rate 0.1)" in text, text
