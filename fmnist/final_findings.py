@@ -17,15 +17,17 @@ VARIANTS = {"final": "the searched recipe", "no_dropout": "without dropout",
             "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
 
 
-def variant_names(plan) -> dict[str, str]:
+def variant_names(plan, short: bool = False) -> dict[str, str]:
     """Each ablation variant as the report names it, saying what it changes where that is
-    more than its name (plain GD also takes the sweeps' step and early stopping)."""
+    more than its name (plain GD also takes the sweeps' step and early stopping); `short`:
+    as a table row or a list names it."""
     names = dict(VARIANTS)
     base, abl = plan.nn_final_base, plan.nn_ablation
     if "narrow" in abl:
-        names["narrow"] = f"with {abl['narrow']['hidden']} hidden units instead of {base['hidden']}"
+        names["narrow"] = (f"with {abl['narrow']['hidden']} hidden units"
+                           + ("" if short else f" instead of {base['hidden']}"))
     o = abl.get("no_momentum_schedule")
-    if o:
+    if o and not short:
         names["no_momentum_schedule"] = (
             f"with plain GD: constant step {A.num(o.get('lr', base['lr']))}, no momentum, "
             f"early stopping with patience {o.get('patience', base['patience'])} within "
@@ -53,8 +55,9 @@ def ablation(results: Results) -> pd.DataFrame:
     names = dict(zip(results.nn_ablation["config_id"], results.nn_ablation["variant"],
                      strict=False))
     st.insert(0, "variant", st["config_id"].map(names))
-    labels = variant_names(results.ctx.plan)
-    st.insert(1, "name", [labels.get(v, v) for v in st["variant"]])
+    for col, short in (("name", False), ("label", True)):
+        labels = variant_names(results.ctx.plan, short)
+        st.insert(1, col, [labels.get(v, v) for v in st["variant"]])
     final = st[st["variant"] == "final"].iloc[0]
     nval = n_val(results)
     st["comparison"] = [None if r["variant"] == "final" or not _finished(r) or not _finished(final)
@@ -69,7 +72,7 @@ def ablation_table(results: Results) -> str:
         c = r["comparison"]
         effect = ("diverged" if not _finished(r) else "" if c is None
                   else f"{100 * c.shown:+.1f} ({'tie' if c.tie else 'real'})")
-        rows.append([r["name"], A.pm(r["mean"], r["sd"]),
+        rows.append([r["label"], A.pm(r["mean"], r["sd"]),
                      A.pct(r["train_acc"]),
                      f"{A.shown_gap(r['train_acc'], r['mean']):.1f}", effect])
     return A.md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
@@ -119,7 +122,7 @@ def conclusions(results: Results, y_val, predictions: dict) -> str:
     lr_st, nn_st = over_seeds(lr_best.runs).iloc[0], over_seeds(nn_best.runs).iloc[0]
     c = A.compare_rows(nn_st, lr_st, nval)
     abl = ablation(results)
-    compared = [(r["name"], r["comparison"])
+    compared = [(r["label"], r["comparison"])
                 for _, r in abl.iterrows() if r["comparison"] is not None]
     loses = [v for v, cmp in compared if not cmp.tie and cmp.diff < 0]
     gains = [v for v, cmp in compared if not cmp.tie and cmp.diff > 0]

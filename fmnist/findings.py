@@ -119,8 +119,9 @@ def finals_table(results: Results) -> str:
 
 def overfitting_sentence(history: pd.DataFrame) -> str:
     """What the loss curves do after the lowest validation loss, said from the curves: still
-    falling at the last epoch, rising while the training loss falls (overfitting; by the
-    highest point after the lowest, not the last), creeping up by a few thousandths, or flat."""
+    falling at the last epoch; ending clearly above its lowest while the training loss falls
+    (overfitting), a few thousandths above it (its start), or back near it after moving (a
+    fluctuation, not a trend); or flat all along."""
     h = history.reset_index(drop=True)
     if not np.isfinite(h["val_loss"]).any():
         return "no validation loss was recorded"
@@ -138,12 +139,16 @@ def overfitting_sentence(history: pd.DataFrame) -> str:
         return out + ("the training loss does not fall any further either (it changes by "
                       f"{-train_drop:+.3f}), so the model has stopped learning")
     out += f"the training loss falls by another {train_drop:.3f} while the validation loss "
-    if val_rise > CREEP_LOSS:
-        return out + (f"rises by up to {val_rise:.3f} ({end_rise:.3f} above its lowest at the "
-                      "last epoch), which is overfitting")
+    if end_rise > CREEP_LOSS:
+        return out + (f"rises, to {end_rise:.3f} above its lowest at the last epoch, which is "
+                      "overfitting")
+    if end_rise > FLAT_LOSS:
+        return out + (f"creeps up, to {end_rise:.3f} above its lowest at the last epoch: more "
+                      "fitting no longer helps the validation images, the start of "
+                      "overfitting")
     if val_rise > FLAT_LOSS:
-        return out + (f"creeps up by up to {val_rise:.3f}: more fitting no longer helps the "
-                      "validation images, the start of overfitting")
+        return out + (f"moves up to {val_rise:.3f} above its lowest and ends within "
+                      f"{FLAT_LOSS} of it: more fitting no longer helps the validation images")
     return out + (f"stays flat (within {FLAT_LOSS}): more fitting no longer helps the "
                   "validation images")
 

@@ -280,22 +280,23 @@ def test_per_class_sentence_gain_only_when_there_is_one():
     ([0.9, 0.7, 0.6, 0.5], None, "the validation loss is still falling at the last epoch"),
     ([0.9, 0.5, 0.6, 0.7], [1.0, 0.6, 0.5, 0.3],
      "the validation loss is lowest at epoch 2; after it the training loss falls by another "
-     "0.300 while the validation loss rises by up to 0.200 (0.200 above its lowest at the "
-     "last epoch), which is overfitting"),
+     "0.300 while the validation loss rises, to 0.200 above its lowest at the last epoch, "
+     "which is overfitting"),
     ([0.9, 0.5, 0.501, 0.5015], [1.0, 0.6, 0.5, 0.3],
      "the validation loss is lowest at epoch 2; after it the training loss falls by another "
      "0.300 while the validation loss stays flat (within 0.002): more fitting no longer helps "
      "the validation images"),
-    # back near its lowest at the last epoch, but 0.014 above it on the way: not "flat"
+    # back near its lowest at the last epoch, but 0.014 above it on the way: not "flat",
+    # and not a trend either
     ([0.9, 0.5, 0.514, 0.501], [1.0, 0.6, 0.5, 0.3],
      "the validation loss is lowest at epoch 2; after it the training loss falls by another "
-     "0.300 while the validation loss rises by up to 0.014 (0.001 above its lowest at the "
-     "last epoch), which is overfitting"),
-    # a rise of a few thousandths is only the start of it
+     "0.300 while the validation loss moves up to 0.014 above its lowest and ends within "
+     "0.002 of it: more fitting no longer helps the validation images"),
+    # ending a few thousandths above is only the start of it
     ([0.9, 0.5, 0.503, 0.504], [1.0, 0.6, 0.5, 0.3],
      "the validation loss is lowest at epoch 2; after it the training loss falls by another "
-     "0.300 while the validation loss creeps up by up to 0.004: more fitting no longer helps "
-     "the validation images, the start of overfitting"),
+     "0.300 while the validation loss creeps up, to 0.004 above its lowest at the last epoch: "
+     "more fitting no longer helps the validation images, the start of overfitting"),
     ([0.9, 0.5, 0.6, 0.7], [1.0, 0.6, 0.6, 0.61],
      "the validation loss is lowest at epoch 2; after it the training loss does not fall any "
      "further either (it changes by +0.010), so the model has stopped learning"),
@@ -318,8 +319,8 @@ def test_conclusions_a_clear_win_for_the_network():
     assert text.startswith("Multinomial logistic regression reaches 85.0 ± 0.1% validation "
                            "accuracy over seeds, and the network with one hidden layer "
                            "88.0 ± 0.1%: 3.0 points higher than logistic regression. ")
-    assert "the ablation loses clearly without dropout; it gains clearly with 128 hidden units " \
-        in text
+    assert "the ablation loses clearly without dropout; it gains clearly with 128 hidden " \
+        "units." in text
 
 
 def test_conclusions_say_tied_when_the_network_ties_logistic_regression():
