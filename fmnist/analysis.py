@@ -194,7 +194,8 @@ def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | N
                 fmt=num) -> str:
     """Markdown table of a one-factor sweep: value, validation accuracy mean ± sd over seeds,
     training accuracy at the best epoch, the gap between them, the mean best epoch (flagged †
-    when a seed's best epoch was its last: it may still have been improving)."""
+    when a seed's best epoch was its last: it may still have been improving; ‡ when the epoch
+    limit, not early stopping, ended a seed within its patience of its best)."""
     rows = []
     for _, r in stats.iterrows():
         value = fmt(r[factor]) + (" (base)" if base_value is not None and r[factor] == base_value
@@ -204,7 +205,7 @@ def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | N
                     if "seeds" in r and r["diverged"] < r["seeds"] else "")
             rows.append([value, "diverged" + some, "-", "-", "-"])
             continue
-        flag = " †" if r["at_last_epoch"] else ""
+        flag = " †" if r["at_last_epoch"] else " ‡" if r.get("cut_short", 0) else ""
         rows.append([value, pm(r["mean"], r["sd"]), pct(r["train_acc"]),
                      f"{shown_gap(r['train_acc'], r['mean']):.1f}",
                      f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"])

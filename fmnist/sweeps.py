@@ -100,11 +100,13 @@ def _fit(kind: str, config: dict, spec: DataSpec, key: str, folder: str, keep_mo
 def summary(entry: dict) -> dict:
     """Result columns of one run: the best validation epoch and the training figures AT that
     epoch (so a train/validation gap compares like with like), whether it diverged, and
-    whether its best epoch was its last (`at_last_epoch`: it may not have finished learning)."""
+    whether its best epoch was its last (`at_last_epoch`: it may not have finished learning),
+    and whether the epoch limit, not early stopping, ended it with its best epoch within its
+    patience of the end (`cut_short`: more epochs might have helped)."""
     hist = entry["history"]
     row = {"val_acc": math.nan, "val_loss": math.nan, "train_acc": math.nan,
            "train_loss": math.nan, "best_epoch": math.nan, "epochs_run": len(hist["epoch"]),
-           "at_last_epoch": False, "status": entry["status"]}
+           "at_last_epoch": False, "cut_short": False, "status": entry["status"]}
     if hist["epoch"]:
         val_acc = np.asarray(hist["val_acc"], dtype=float)
         i = int(np.nanargmax(val_acc)) if np.isfinite(val_acc).any() else len(val_acc) - 1
@@ -112,6 +114,11 @@ def summary(entry: dict) -> dict:
                    train_acc=float(hist["train_acc"][i]),
                    train_loss=float(hist["train_loss"][i]), best_epoch=int(hist["epoch"][i]),
                    at_last_epoch=i == len(val_acc) - 1)
+        config = entry.get("config", {})
+        patience, n = config.get("patience"), len(val_acc)
+        row["cut_short"] = bool(patience is not None and n == config.get("epochs")
+                                and n - row["best_epoch"] < patience
+                                and not row["at_last_epoch"])
         if hist["train_loss"][-1] > LN_K:  # worse than where it started: it did not learn
             row["status"] = "diverged"
     if row["status"] != "ok":
@@ -233,7 +240,8 @@ def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration (`config_id`, then its configuration columns): the mean,
     standard deviation and count over seeds of the best validation accuracy; the means of the
     training accuracy, losses and best epoch (each taken at a run's best epoch); `diverged`
-    counts diverged seeds and `at_last_epoch` the seeds whose best epoch was their last."""
+    counts diverged seeds, `at_last_epoch` the seeds whose best epoch was their last and
+    `cut_short` those the epoch limit stopped within their patience of their best."""
     g = df.groupby("config_id", sort=True)
     out = pd.DataFrame({
         "mean": g["val_acc"].mean(), "sd": g["val_acc"].std(ddof=1), "n": g["val_acc"].count(),
@@ -242,6 +250,7 @@ def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
         "epochs_run": g["epochs_run"].mean(),
         "diverged": g["status"].agg(lambda s: int((s != "ok").sum())),
         "at_last_epoch": g["at_last_epoch"].agg(lambda s: int(s.sum())),
+        "cut_short": g["cut_short"].agg(lambda s: int(s.sum())),
         "seeds": g["key"].count(),
     })
     configs = df.attrs["configs"]

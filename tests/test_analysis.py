@@ -171,6 +171,17 @@ def test_sweep_table_rows_flags_and_markers():
     assert "(base)" not in A.sweep_table(st, "lr")
 
 
+def test_sweep_table_flags_runs_cut_short_by_the_epoch_limit():
+    """‡: a seed ran to its epoch limit still within its patience of its best epoch, so early
+    stopping did not end it; † (best epoch = last) takes precedence."""
+    st = stats_frame("batch_size", [128, 256, 512], [0.85, 0.84, 0.83], at_last=[0, 0, 1])
+    st["cut_short"] = [0, 2, 1]
+    lines = A.sweep_table(st, "batch_size").split("\n")
+    assert lines[2].endswith("| 10 of 20 |")
+    assert lines[3].endswith("| 10 of 20 ‡ |")
+    assert lines[4].endswith("| 10 of 20 † |")
+
+
 # --------------------------------------------------------------------------- models
 
 

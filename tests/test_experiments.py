@@ -26,7 +26,7 @@ from tests.synth import write_data_dir
 CONFIGS = [dict(lr=0.01, batch_size=32, epochs=3), dict(lr=0.05, batch_size=32, epochs=3),
            dict(lr=0.2, batch_size=32, epochs=3)]
 SAME = ["lr", "batch_size", "epochs", "val_acc", "val_loss", "train_acc", "train_loss",
-        "best_epoch", "epochs_run", "at_last_epoch", "status", "seconds", "key"]
+        "best_epoch", "epochs_run", "at_last_epoch", "cut_short", "status", "seconds", "key"]
 
 
 @pytest.fixture
@@ -282,7 +282,16 @@ def test_summary_of_a_run():
             "lr": [0.1] * 3}
     row = summary({"status": "ok", "history": hist})
     assert row == {"val_acc": 0.8, "val_loss": 0.6, "train_acc": 0.8, "train_loss": 0.5,
-                   "best_epoch": 2, "epochs_run": 3, "at_last_epoch": False, "status": "ok"}
+                   "best_epoch": 2, "epochs_run": 3, "at_last_epoch": False, "cut_short": False,
+                   "status": "ok"}
+    # ran its 3 epochs, the best 1 before the end, with patience 2: the limit stopped it
+    limited = summary({"status": "ok", "history": hist,
+                       "config": {"epochs": 3, "patience": 2}})
+    assert limited["cut_short"] is True
+    stopped = summary({"status": "ok", "history": hist, "config": {"epochs": 3, "patience": 1}})
+    assert stopped["cut_short"] is False  # patience 1 ran out at epoch 3: early stopping
+    fixed = summary({"status": "ok", "history": hist, "config": {"epochs": 3, "patience": None}})
+    assert fixed["cut_short"] is False  # a fixed-length run (cosine schedule)
     diverged = summary({"status": "diverged", "history": {k: [] for k in HISTORY_KEYS}})
     assert diverged["status"] == "diverged" and diverged["epochs_run"] == 0
     assert math.isnan(diverged["val_acc"])
@@ -296,7 +305,7 @@ def seeds_frame(val_accs: dict[int, list[float]], status=None) -> pd.DataFrame:
     """A results frame as Context.sweep makes it: config_id, lr, random_state, results."""
     rows = [{"config_id": cid, "lr": [0.01, 0.1, 1.0][cid], "random_state": s, "val_acc": a,
              "train_acc": a + 0.05, "val_loss": 1 - a, "train_loss": 0.9 - a,
-             "best_epoch": 3, "epochs_run": 4, "at_last_epoch": s == 0,
+             "best_epoch": 3, "epochs_run": 4, "at_last_epoch": s == 0, "cut_short": False,
              "status": "ok" if status is None else status(cid, s), "key": f"k{cid}{s}"}
             for cid, accs in val_accs.items() for s, a in enumerate(accs)]
     df = pd.DataFrame(rows)
