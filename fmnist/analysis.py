@@ -190,6 +190,14 @@ def factor_sentence(stats: pd.DataFrame, factor: str, n_val: int, fmt=num) -> st
     return out
 
 
+def best_epoch_cell(r) -> str:
+    """'19 of 27': an `over_seeds` row's mean best epoch of its mean epochs run, flagged †
+    when a seed's best epoch was its last, ‡ when the epoch limit (not early stopping) ended
+    a seed within its patience of its best."""
+    flag = " †" if r["at_last_epoch"] else " ‡" if r.get("cut_short", 0) else ""
+    return f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"
+
+
 def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | None = None,
                 fmt=num) -> str:
     """Markdown table of a one-factor sweep: value, validation accuracy mean ± sd over seeds,
@@ -205,10 +213,8 @@ def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | N
                     if "seeds" in r and r["diverged"] < r["seeds"] else "")
             rows.append([value, "diverged" + some, "-", "-", "-"])
             continue
-        flag = " †" if r["at_last_epoch"] else " ‡" if r.get("cut_short", 0) else ""
         rows.append([value, pm(r["mean"], r["sd"]), pct(r["train_acc"]),
-                     f"{shown_gap(r['train_acc'], r['mean']):.1f}",
-                     f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"])
+                     f"{shown_gap(r['train_acc'], r['mean']):.1f}", best_epoch_cell(r)])
     return md_table(pd.DataFrame(rows, columns=[name or factor, "validation", "training",
                                                 "gap (points)", "best epoch"]),
                     align=["l", "r", "r", "r", "r"])

@@ -43,7 +43,7 @@ def search_table(results: Results) -> str:
     rows = []
     for _, r in st.iterrows():
         cells = [A.num(r[f]) for f in factors] + [A.pm(r["mean"], r["sd"]),
-                                                   f"{r['best_epoch']:.0f}"]
+                                                   A.best_epoch_cell(r)]
         rows.append([f"**{c}**" for c in cells] if r["config_id"] == chosen else cells)
     return A.md_table(pd.DataFrame(rows, columns=[NAMES.get(f, f) for f in factors]
                                    + ["validation", "best epoch"]), ["r"] * (len(factors) + 2))
@@ -74,10 +74,12 @@ def ablation_table(results: Results) -> str:
                   else f"{100 * c.shown:+.1f} ({'tie' if c.tie else 'real'})")
         rows.append([r["label"], A.pm(r["mean"], r["sd"]),
                      A.pct(r["train_acc"]),
-                     f"{A.shown_gap(r['train_acc'], r['mean']):.1f}", effect])
+                     f"{A.shown_gap(r['train_acc'], r['mean']):.1f}",
+                     A.best_epoch_cell(r) if _finished(r) else "-", effect])
     return A.md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
-                                                  "gap (points)", "change (points)"]),
-                      ["l", "r", "r", "r", "r"])
+                                                  "gap (points)", "best epoch",
+                                                  "change (points)"]),
+                      ["l", "r", "r", "r", "r", "r"])
 
 
 def ablation_sentence(st: pd.DataFrame) -> str:

@@ -197,8 +197,9 @@ def test_ablation_real_ties_better_and_diverged():
         "Diverged (not compared): with plain GD: constant step 0.1, no momentum, early "
         "stopping with patience 8 within 60 epochs.")
     table = Ff.ablation_table(res).split("\n")
-    assert table[0] == "| variant | validation | training | gap (points) | change (points) |"
-    assert table[2].endswith("| 2.0 |  |")  # the searched recipe: nothing to change against
+    assert table[0] == ("| variant | validation | training | gap (points) | best epoch | "
+                        "change (points) |")
+    assert table[2].endswith("| 2.0 | 5 of 10 |  |")  # the searched recipe: nothing to compare
     assert table[3].endswith("| -2.0 (real) |") and table[4].endswith("| -0.1 (tie) |")
     assert table[5].endswith("| +2.0 (real) |") and table[6].endswith("| diverged |")
 
