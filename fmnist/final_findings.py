@@ -14,7 +14,7 @@ from fmnist.sweeps import best_config_id, over_seeds
 
 VARIANTS = {"final": "the searched recipe", "no_dropout": "without dropout",
             "no_augmentation": "without flips", "no_momentum_schedule":
-            "with plain GD (no momentum, constant step)", "narrow": "with a narrower layer"}
+            "with plain GD", "narrow": "with a narrower layer"}
 
 
 def variant_names(plan, short: bool = False) -> dict[str, str]:
