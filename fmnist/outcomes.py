@@ -26,16 +26,39 @@ def per_class_sentence(y_true, predictions: dict) -> str:
     order = np.argsort(net)
     better = int(np.sum(net > lin))
     gain = net - lin
+    clear = int(np.sum(_clear_gains(y_true, predictions["network"],
+                                    predictions["logistic regression"])))
     out = (f"The network's hardest class is {CLASS_NAMES[order[0]]} ({A.pct(net[order[0]])}), "
            f"then {CLASS_NAMES[order[1]]} ({A.pct(net[order[1]])}); its easiest is "
            f"{CLASS_NAMES[order[-1]]} ({A.pct(net[order[-1]])}). It is more accurate than "
            + ("logistic regression on every class" if better == len(net) else
               "logistic regression on no class" if better == 0 else
               f"logistic regression on {_WORDS.get(better, better)} of the ten classes"))
+    if better == 1:
+        out += ", by more than the noise" if clear else ", within the noise"
+    elif better:
+        out += (", by more than the noise on "
+                + ("all of them" if clear == better else f"{_WORDS.get(clear, clear)} of them"))
+    if better:
+        out += " (twice the standard error of the paired difference on the same images)"
     if np.nanmax(gain) > 0:
         return (out + f", and the gain is largest for {CLASS_NAMES[int(np.nanargmax(gain))]} "
                 f"({A.pts(float(np.nanmax(gain)))}).")
     return out + "."
+
+
+def _clear_gains(y_true, a, b) -> np.ndarray:
+    """Per class, whether predictions `a` beat `b` on the same images beyond noise: the gain
+    (n_a_only - n_b_only) / n exceeds twice sqrt(n_a_only + n_b_only) / n, the standard error
+    of a paired difference of proportions (McNemar's, normal approximation)."""
+    y_true, a, b = (np.asarray(v) for v in (y_true, a, b))
+    out = []
+    for c in range(int(y_true.max()) + 1):
+        m = y_true == c
+        only_a = int(np.sum((a[m] == c) & (b[m] != c)))
+        only_b = int(np.sum((b[m] == c) & (a[m] != c)))
+        out.append(only_a - only_b > 2 * np.sqrt(only_a + only_b))
+    return np.array(out)
 
 
 def files_sentence(files: dict) -> str:

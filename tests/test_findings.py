@@ -277,6 +277,24 @@ def test_per_class_sentence_gain_only_when_there_is_one():
     assert "on no of the ten classes." not in text and "gain" not in text
 
 
+def test_per_class_sentence_says_on_how_many_classes_the_gain_is_beyond_noise():
+    """The models are compared on the same images, so a class's gain is clear only if it
+    exceeds twice the standard error of the paired difference, sqrt(b + c) / n (b, c: the
+    images only one of the two gets right)."""
+    y = np.repeat(np.arange(10), 100)
+    lin = y.copy()
+    net = y.copy()
+    for c in range(10):
+        lin[c * 100:c * 100 + 3] = (c + 1) % 10   # 3 wrong in every class
+    lin[600:640] = 0                               # Shirt: 40 wrong
+    net[600:605] = 0                               # the network: 5 wrong, 35 more right
+    net[0:2] = 1                                   # still ahead by 1 on T-shirt/top
+    text = Oc.per_class_sentence(y, {"logistic regression": lin, "network": net})
+    assert "more accurate than logistic regression on every class, by more than the noise " \
+           "on one of them" in text, text
+    # Shirt: b = 35, c = 0, diff 0.35 > 2 sqrt(35) / 100 = 0.118; elsewhere 3 or 1 images
+
+
 @pytest.mark.parametrize("val_loss, train_loss, expected", [
     ([0.9, 0.7, 0.6, 0.5], None, "the validation loss is still falling at the last epoch"),
     ([0.9, 0.5, 0.6, 0.7], [1.0, 0.6, 0.5, 0.3],
