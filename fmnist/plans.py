@@ -72,11 +72,11 @@ FULL_PLAN = Plan(
     # one step above the best rate of the earlier, smaller grids (relu, tanh 0.3; sigmoid 1)
     nn_activation_lrs=dict(relu=(0.03, 0.1, 0.3, 1.0), tanh=(0.03, 0.1, 0.3, 1.0),
                            sigmoid=(0.1, 0.3, 1.0, 3.0)),
-    nn_grid=dict(hidden=(32, 128, 512), dropout=(0.0, 0.4)),
+    nn_grid=dict(hidden=(32, 128, 512, 2048), dropout=(0.0, 0.4)),
     nn_final_base=dict(hidden=512, activation="relu", dropout=0.3, lr=0.05, batch_size=128,
                        epochs=30, patience=None, l2=0.0, l1=0.0, momentum=0.9,
                        lr_schedule="cosine", augment="flip", restore_best=True),
-    nn_final_search=dict(dropout=(0.2, 0.4)),
+    nn_final_search=dict(dropout=(0.2, 0.4, 0.6), lr=(0.05, 0.1)),
     nn_ablation=dict(
         no_dropout=dict(dropout=0.0),
         no_augmentation=dict(augment=None),
@@ -103,7 +103,7 @@ QUICK_PLAN = Plan(
     nn_activation_lrs=dict(relu=(0.1,), tanh=(0.1,), sigmoid=(0.3,)),
     nn_grid=dict(hidden=(8, 16), dropout=(0.0, 0.5)),
     nn_final_base={**FULL_PLAN.nn_final_base, "hidden": 32, "epochs": 3},
-    nn_final_search=dict(dropout=(0.2, 0.4)),
+    nn_final_search=dict(dropout=(0.2, 0.4), lr=(0.05, 0.1)),
     nn_ablation={**FULL_PLAN.nn_ablation, "narrow": dict(hidden=8)},
 )
 
