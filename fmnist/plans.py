@@ -76,7 +76,7 @@ FULL_PLAN = Plan(
     nn_final_base=dict(hidden=512, activation="relu", dropout=0.3, lr=0.05, batch_size=128,
                        epochs=30, patience=None, l2=0.0, l1=0.0, momentum=0.9,
                        lr_schedule="cosine", augment="flip", restore_best=True),
-    nn_final_search=dict(dropout=(0.2, 0.4, 0.6), lr=(0.05, 0.1)),
+    nn_final_search=dict(dropout=(0.2, 0.4, 0.6), lr=(0.02, 0.05, 0.1)),
     nn_ablation=dict(
         no_dropout=dict(dropout=0.0),
         no_augmentation=dict(augment=None),
