@@ -209,9 +209,14 @@ def sweep_table(stats: pd.DataFrame, factor: str, base_value=None, name: str | N
         value = fmt(r[factor]) + (" (base)" if base_value is not None and r[factor] == base_value
                                   else "")
         if r["diverged"]:
-            some = (f" ({r['diverged']:.0f} of {r['seeds']:.0f} seeds)"
-                    if "seeds" in r and r["diverged"] < r["seeds"] else "")
-            rows.append([value, "diverged" + some, "-", "-", "-"])
+            notes = []
+            if "seeds" in r and r["diverged"] < r["seeds"]:
+                notes.append(f"{r['diverged']:.0f} of {r['seeds']:.0f} seeds")
+            peak = r.get("peak_before", math.nan)
+            if np.isfinite(peak):  # what it reached before diverging, mean over seeds
+                notes.append(f"after reaching {pct(peak)}")
+            rows.append([value, "diverged" + (f" ({', '.join(notes)})" if notes else ""),
+                         "-", "-", "-"])
             continue
         rows.append([value, pm(r["mean"], r["sd"]), pct(r["train_acc"]),
                      f"{shown_gap(r['train_acc'], r['mean']):.1f}", best_epoch_cell(r)])

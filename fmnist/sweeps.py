@@ -102,11 +102,13 @@ def summary(entry: dict) -> dict:
     epoch (so a train/validation gap compares like with like), whether it diverged, and
     whether its best epoch was its last (`at_last_epoch`: it may not have finished learning),
     and whether the epoch limit, not early stopping, ended it with its best epoch within its
-    patience of the end (`cut_short`: more epochs might have helped)."""
+    patience of the end (`cut_short`: more epochs might have helped). A diverged run keeps the
+    best validation accuracy it reached before diverging as `peak_before` (NaN otherwise)."""
     hist = entry["history"]
     row = {"val_acc": math.nan, "val_loss": math.nan, "train_acc": math.nan,
            "train_loss": math.nan, "best_epoch": math.nan, "epochs_run": len(hist["epoch"]),
-           "at_last_epoch": False, "cut_short": False, "status": entry["status"]}
+           "at_last_epoch": False, "cut_short": False, "peak_before": math.nan,
+           "status": entry["status"]}
     if hist["epoch"]:
         val_acc = np.asarray(hist["val_acc"], dtype=float)
         i = int(np.nanargmax(val_acc)) if np.isfinite(val_acc).any() else len(val_acc) - 1
@@ -122,7 +124,7 @@ def summary(entry: dict) -> dict:
         if hist["train_loss"][-1] > LN_K:  # worse than where it started: it did not learn
             row["status"] = "diverged"
     if row["status"] != "ok":
-        row.update(val_acc=math.nan, val_loss=math.nan)
+        row.update(peak_before=row["val_acc"], val_acc=math.nan, val_loss=math.nan)
     return row
 
 
@@ -251,6 +253,7 @@ def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
         "diverged": g["status"].agg(lambda s: int((s != "ok").sum())),
         "at_last_epoch": g["at_last_epoch"].agg(lambda s: int(s.sum())),
         "cut_short": g["cut_short"].agg(lambda s: int(s.sum())),
+        "peak_before": g["peak_before"].mean(),
         "seeds": g["key"].count(),
     })
     configs = df.attrs["configs"]

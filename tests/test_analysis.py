@@ -171,6 +171,15 @@ def test_sweep_table_rows_flags_and_markers():
     assert "(base)" not in A.sweep_table(st, "lr")
 
 
+def test_sweep_table_gives_what_a_diverged_setting_reached_before():
+    st = stats_frame("lr", [0.1, 1.0, 10.0], [0.85, float("nan"), float("nan")],
+                     diverged=[0, 3, 2])
+    st["peak_before"] = [float("nan"), 0.824, float("nan")]
+    lines = A.sweep_table(st, "lr").split("\n")
+    assert lines[3] == "| 1 | diverged (after reaching 82.4%) | - | - | - |"
+    assert lines[4] == "| 10 | diverged (2 of 3 seeds) | - | - | - |"
+
+
 def test_sweep_table_flags_runs_cut_short_by_the_epoch_limit():
     """‡: a seed ran to its epoch limit still within its patience of its best epoch, so early
     stopping did not end it; † (best epoch = last) takes precedence."""

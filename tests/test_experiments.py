@@ -281,6 +281,7 @@ def test_summary_of_a_run():
             "val_loss": [1.1, 0.6, 0.7], "val_acc": [0.6, 0.8, 0.8], "seconds": [0, 0, 0],
             "lr": [0.1] * 3}
     row = summary({"status": "ok", "history": hist})
+    assert math.isnan(row.pop("peak_before"))
     assert row == {"val_acc": 0.8, "val_loss": 0.6, "train_acc": 0.8, "train_loss": 0.5,
                    "best_epoch": 2, "epochs_run": 3, "at_last_epoch": False, "cut_short": False,
                    "status": "ok"}
@@ -297,6 +298,7 @@ def test_summary_of_a_run():
     assert math.isnan(diverged["val_acc"])
     above = summary({"status": "ok", "history": {**hist, "train_loss": [1.0, 0.5, 2.4]}})
     assert above["status"] == "diverged" and math.isnan(above["val_acc"])
+    assert above["peak_before"] == 0.8  # what it reached before diverging is kept apart
 
 
 # ------------------------------------------------------------------------------- over seeds
@@ -306,6 +308,7 @@ def seeds_frame(val_accs: dict[int, list[float]], status=None) -> pd.DataFrame:
     rows = [{"config_id": cid, "lr": [0.01, 0.1, 1.0][cid], "random_state": s, "val_acc": a,
              "train_acc": a + 0.05, "val_loss": 1 - a, "train_loss": 0.9 - a,
              "best_epoch": 3, "epochs_run": 4, "at_last_epoch": s == 0, "cut_short": False,
+             "peak_before": float("nan"),
              "status": "ok" if status is None else status(cid, s), "key": f"k{cid}{s}"}
             for cid, accs in val_accs.items() for s, a in enumerate(accs)]
     df = pd.DataFrame(rows)

@@ -35,6 +35,7 @@ def runs(kind, configs, accs, **extra):
                          "val_loss": 1 - a, "train_acc": a + 0.02 if ok else NAN,
                          "train_loss": 0.9 - a if ok else NAN, "best_epoch": 5 if ok else NAN,
                          "epochs_run": 10, "at_last_epoch": False, "cut_short": False,
+                         "peak_before": NAN,
                          "status": "ok" if ok else "diverged", "seconds": 1.0, "cached": False,
                          "key": f"{kind}-{cid}-{seed}"})
     df = pd.DataFrame(rows)
