@@ -157,13 +157,16 @@ def aims(results: Results) -> str:
     return aims_sentence(reached, aims_by_name, n_val(results))
 
 
+def _candidate(row, results: Results) -> str:
+    """A search candidate by its searched settings: 'dropout rate 0.4, learning rate 0.05'."""
+    return ", ".join(f"{NAMES.get(f, f)} {A.num(row[f])}" for f in results.ctx.plan.nn_final_search)
+
+
 def final_choice_sentence(results: Results) -> str:
     """Which configuration became the final network (the best mean among the search's
     candidates and the ablation's variants), and whether its lead is within noise."""
     nval = n_val(results)
-    factors = list(results.ctx.plan.nn_final_search)
-    rows = [(r["mean"], "the searched recipe with " + ", ".join(
-                f"{NAMES.get(f, f)} {A.num(r[f])}" for f in factors), r)
+    rows = [(r["mean"], "the searched recipe with " + _candidate(r, results), r)
             for _, r in over_seeds(results.nn_search).iterrows() if _finished(r)]
     rows += [(r["mean"], r["name"], r) for _, r in ablation(results).iterrows()
              if _finished(r) and r["variant"] != "final"]  # "final" is a search candidate
@@ -188,7 +191,6 @@ def search_sentence(results: Results) -> str:
     chosen = ok[ok["config_id"] == best_config_id(results.nn_search)].iloc[0]
     runner = ok[ok["config_id"] != chosen["config_id"]].sort_values("mean").iloc[-1]
     c = A.compare_rows(chosen, runner, n_val(results))
-    factors = list(results.ctx.plan.nn_final_search)
-    desc = ", ".join(f"{NAMES.get(f, f)} {A.num(chosen[f])}" for f in factors)
-    out = f"The search's best candidate ({desc}) is {A.wording(c, other='the next')}"
+    out = (f"The search's best candidate ({_candidate(chosen, results)}) is "
+           f"{A.wording(c, other='the next')}")
     return out + ("; it is kept for its higher mean." if c.tie else ".")

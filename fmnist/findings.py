@@ -230,10 +230,9 @@ def gap_sentence(frames: dict[str, pd.DataFrame]) -> str:
     gaps = [(A.shown_gap(r["train_acc"], r["mean"]), f, r[f]) for f, st in stats(frames).items()
             for _, r in st.iterrows() if r["diverged"] == 0 and np.isfinite(r["mean"])]
     g, f, v = max(gaps)  # in points, as the tables show it
-    g /= 100
     return (f"the largest gap between training and validation accuracy at the same epoch is "
-            f"{A.pts(g)} ({NAMES.get(f, f)} {A.num(v)}), so "
-            + ("it barely overfits and the penalties have little to correct" if g < 0.03 else
+            f"{g:.1f} points ({NAMES.get(f, f)} {A.num(v)}), so "
+            + ("it barely overfits and the penalties have little to correct" if g < 3 else
                "it does overfit at some settings"))
 
 
