@@ -48,9 +48,11 @@ report: data
 			echo "$$f: $(CURDIR)/$$f$$( [ -f "$$f.quick" ] && echo ' (quick mode)')"; \
 		else echo "$$f: not made"; fi; \
 	done
+	@$(PY) -m tools.claims "$(QMD)"
 
 render: venv
 	$(PY) -m tools.qmdrender "$(QMD)"
+	@$(PY) -m tools.claims "$(QMD)"
 
 submission: venv
 	$(PY) -m tools.submission

@@ -168,3 +168,11 @@ def check_y(y, n: int, name: str = "y") -> np.ndarray:
         raise ValueError(f"{name} must hold class labels 0..{N_CLASSES - 1}, found values in "
                          f"[{y.min()}, {y.max()}]")
     return y.astype(np.int64, copy=False)
+
+
+def data_origin(data_dir) -> str:
+    """'built' when train.csv and test.csv are the files the project built, else 'supplied'
+    (temporary: the tools branch recognises built data by content)."""
+    from fmnist.provenance import data_provenance
+
+    return data_provenance(data_dir)["source"]

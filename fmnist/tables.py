@@ -1,0 +1,193 @@
+"""The report's tables, as Markdown (Pandoc pipe tables), and the number formats of its text.
+
+Accuracies are shown in percent to one decimal; a table's gap column is the difference of the
+two accuracies as shown, so the columns subtract.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from fmnist import verdicts as V
+from fmnist.data import CLASS_NAMES, N_CLASSES, N_PIXELS
+
+NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
+         "lr": "learning rate", "l2": "L2 coefficient", "l1": "L1 coefficient",
+         "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
+         "augment": "augmentation", "epochs": "epochs", "patience": "patience",
+         "restore_best": "keep best epoch"}
+VARIANTS = {"final": "chosen recipe", "no_dropout": "without dropout",
+            "no_augmentation": "without flips", "no_momentum_schedule": "plain GD",
+            "narrow": "narrower layer"}
+
+# --------------------------------------------------------------------------- numbers
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """0.8612 -> '86.1%'; NaN -> '-'."""
+    return "-" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f}%"
+
+
+def pm(mean: float, sd: float, digits: int = 1) -> str:
+    """Mean ± standard deviation in percent: '86.1 ± 0.2%'."""
+    if mean is None or not np.isfinite(mean):
+        return "-"
+    if sd is None or not np.isfinite(sd):
+        return pct(mean, digits)
+    return f"{100 * mean:.{digits}f} ± {100 * sd:.{digits}f}%"
+
+
+def num(x) -> str:
+    """A setting as it reads in text: 1e-05 -> '1e-5', 0.001, 128.0 -> '128', None -> 'none'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "none"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if x == 0:
+            return "0"
+        if x.is_integer() and abs(x) < 1e4:
+            return str(int(x))
+        if abs(x) < 1e-3 or abs(x) >= 1e4:
+            m, e = f"{x:.5e}".split("e")
+            return f"{m.rstrip('0').rstrip('.')}e{int(e)}"
+        return f"{x:g}"
+    return str(x)
+
+
+def pts(x: float, digits: int = 1) -> str:
+    """A difference of accuracies in points: 0.012 -> '1.2'."""
+    return f"{100 * abs(x):.{digits}f}"
+
+
+def md_table(df: pd.DataFrame, align: list[str] | None = None) -> str:
+    """A DataFrame as a Pandoc pipe table; `align` one of 'l', 'r', 'c' per column."""
+    align = align or ["r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in df.columns]
+    widths = [max([len(str(c))] + [len(str(v)) for v in df[c]]) + 4 for c in df.columns]
+    marks = [{"l": ":" + "-" * w, "r": "-" * w + ":", "c": ":" + "-" * w + ":"}[a]
+             for a, w in zip(align, widths, strict=True)]
+    lines = ["| " + " | ".join(str(c) for c in df.columns) + " |", "|" + "|".join(marks) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def best_epoch_cell(r) -> str:
+    """'19 of 27': mean best epoch of the mean epochs run; † a seed's best epoch was its last,
+    ‡ the epoch limit (not early stopping) ended a seed within its patience of its best."""
+    flag = " †" if r["at_last_epoch"] else " ‡" if r.get("cut_short", 0) else ""
+    return f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"
+
+
+def _result_cells(r) -> list[str]:
+    if not V.finished(r):
+        peak = r.get("peak_before", math.nan)
+        seeds = (f"{r['diverged']:.0f} of {r['seeds']:.0f} seeds, "
+                 if r["diverged"] < r["seeds"] else "")
+        after = f"after {pct(peak)}" if np.isfinite(peak) else ""
+        note = f" ({seeds}{after})" if seeds or after else ""
+        return ["diverged" + note, "-", "-", "-"]
+    gap = round(100 * r["train_acc"], 1) - round(100 * r["mean"], 1)
+    return [pm(r["mean"], r["sd"]), pct(r["train_acc"]), f"{gap:.1f}", best_epoch_cell(r)]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def sweep_table(frames: dict[str, pd.DataFrame], base: dict) -> str:
+    """Every one-factor sweep of a model: validation accuracy (mean ± sd over seeds), training
+    accuracy at the same epoch, their gap, and the mean best epoch."""
+    rows = []
+    for f, st in V.stats(frames).items():
+        rows.append([f"*{NAMES.get(f, f)}*", "", "", "", ""])
+        for _, r in st.iterrows():
+            value = num(r[f]) + (" (base)" if r[f] == base.get(f) else "")
+            rows.append([value, *_result_cells(r)])
+    return md_table(pd.DataFrame(rows, columns=["setting", "validation", "training",
+                                                "gap (points)", "best epoch"]),
+                    ["l", "r", "r", "r", "r"])
+
+
+def activation_table(results) -> str:
+    """Each activation at each learning rate tried: validation accuracy, mean ± sd."""
+    from fmnist.sweeps import over_seeds
+
+    st = over_seeds(results.nn["activation"])
+    rates = sorted(st["lr"].unique())
+    rows = []
+    for act, part in st.groupby("activation", sort=False):
+        cells = {r["lr"]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged")
+                 for _, r in part.iterrows()}
+        rows.append([act] + [cells.get(lr, "") for lr in rates])
+    return md_table(pd.DataFrame(rows, columns=["activation"] + [f"lr {num(lr)}" for lr in rates]),
+                    ["l"] + ["r"] * len(rates))
+
+
+def search_table(results) -> str:
+    """The final network's search: each candidate's validation accuracy; the choice in bold."""
+    from fmnist.sweeps import best_config_id, over_seeds
+
+    st = over_seeds(results.nn_search)
+    factors = list(results.ctx.plan.nn_final_search)
+    chosen = best_config_id(results.nn_search)
+    rows = []
+    for _, r in st.iterrows():
+        cells = [num(r[f]) for f in factors] + _result_cells(r)
+        rows.append([f"**{c}**" for c in cells] if r["config_id"] == chosen else cells)
+    return md_table(pd.DataFrame(rows, columns=[NAMES.get(f, f) for f in factors]
+                                 + ["validation", "training", "gap (points)", "best epoch"]),
+                    ["r"] * (len(factors) + 4))
+
+
+def ablation_table(results, n_val: int) -> str:
+    """The chosen recipe without one aid at a time, and the change against it."""
+    st = V.ablation(results, n_val)
+    rows = []
+    for v, r in st.iterrows():
+        change = ("" if v == "final" or not V.finished(r)
+                  else f"{100 * r['diff']:+.1f} ({'tie' if r['tie'] else 'real'})")
+        rows.append([VARIANTS.get(v, v), *_result_cells(r), change])
+    return md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
+                                                "gap (points)", "best epoch", "change (points)"]),
+                    ["l", "r", "r", "r", "r", "r"])
+
+
+def n_params(kind: str, config: dict) -> int:
+    """Learned parameters: 784*10 + 10, or 784*d + d + d*10 + 10."""
+    if kind == "logreg":
+        return N_PIXELS * N_CLASSES + N_CLASSES
+    d = config["hidden"]
+    return N_PIXELS * d + d + d * N_CLASSES + N_CLASSES
+
+
+SETTINGS = ("hidden", "activation", "lr", "lr_schedule", "momentum", "batch_size", "epochs",
+            "patience", "l2", "l1", "dropout", "augment")
+
+
+def chosen_table(results) -> str:
+    """Both submitted models: every hyper-parameter, the kept epoch, the number of parameters,
+    and the validation accuracy over seeds and of seed 0."""
+    cols = {"logistic regression": results.best["logreg"], "network": results.best["nn"]}
+    rows = []
+    for key in SETTINGS:
+        cells = [num(b.config.get(key)) if key in b.config or key != "hidden" else "-"
+                 for b in cols.values()]
+        rows.append([NAMES.get(key, key), *cells])
+    over = [V.seeds_stats(b) for b in cols.values()]
+    rows += [["kept epoch (seed 0)", *[str(b.best_epoch) for b in cols.values()]],
+             ["parameters", *[f"{n_params(b.kind, b.config):,}" for b in cols.values()]],
+             ["validation, mean ± sd over seeds",
+              *[pm(s["mean"], s["sd"]) for s in over]],
+             ["validation, seed 0 (submitted)", *[pct(b.val_acc) for b in cols.values()]]]
+    return md_table(pd.DataFrame(rows, columns=["setting", *cols]), ["l", "r", "r"])
+
+
+def per_class_table(y_true, predictions: dict) -> str:
+    """Each class's accuracy (%) under each model {name: y_pred}."""
+    cols = {"class": list(CLASS_NAMES)}
+    for name, y_pred in predictions.items():
+        cols[name] = [pct(a) for a in V.per_class_accuracy(y_true, y_pred)]
+    return md_table(pd.DataFrame(cols), align=["l"] + ["r"] * len(predictions))

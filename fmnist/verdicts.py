@@ -1,0 +1,387 @@
+"""What the results say, as data: the noise rule, the verdict on each factor, and the report's
+claim checks.
+
+The report's words are written by hand in `report.qmd`; this module only returns numbers and
+verdicts, and `Claims` checks each qualitative sentence against them. The noise rule (`compare`):
+a difference of two mean validation accuracies over seeds counts only if it exceeds twice its
+standard error from the seeds AND one binomial standard error of an accuracy on the validation
+images; otherwise the two settings are tied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fmnist.data import CLASS_NAMES, N_CLASSES
+from fmnist.sweeps import best_config_id, history, over_seeds
+
+# --------------------------------------------------------------------------- the noise rule
+
+
+def binomial_se(acc: float, n: int) -> float:
+    """Standard error of an accuracy measured on n independent images: sqrt(p (1 - p) / n)."""
+    return math.sqrt(acc * (1 - acc) / n)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Mean accuracy a minus mean accuracy b, the standard error the seeds give it, and what a
+    difference must exceed to count."""
+
+    diff: float
+    se: float
+    threshold: float
+
+    @property
+    def tie(self) -> bool:
+        return abs(self.diff) <= self.threshold
+
+    @property
+    def higher(self) -> bool:
+        return not self.tie and self.diff > 0
+
+    @property
+    def lower(self) -> bool:
+        return not self.tie and self.diff < 0
+
+
+def compare(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
+    """Compare two rows of `over_seeds` (columns mean, sd, n): a minus b, by the noise rule."""
+    if not (np.isfinite(a["mean"]) and np.isfinite(b["mean"])):
+        raise ValueError("cannot compare a setting whose seeds diverged")
+    se = math.sqrt(np.nan_to_num(a["sd"]) ** 2 / max(a["n"], 1)
+                   + np.nan_to_num(b["sd"]) ** 2 / max(b["n"], 1))
+    threshold = max(2 * se, binomial_se((a["mean"] + b["mean"]) / 2, n_val))
+    return Comparison(float(a["mean"] - b["mean"]), se, threshold)
+
+
+def finished(row: pd.Series) -> bool:
+    """Every seed of a configuration finished (none diverged), so it has a mean to compare."""
+    return row["diverged"] == 0 and bool(np.isfinite(row["mean"]))
+
+
+# --------------------------------------------------------------------------- one factor
+
+
+def stats(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """{factor: over_seeds(runs)} of one-factor sweeps, rows in the factor's order."""
+    def order(values: pd.Series) -> pd.Series:
+        if pd.api.types.is_numeric_dtype(values):
+            return values
+        return values.map({v: i for i, v in enumerate(dict.fromkeys(values))})
+
+    return {f: over_seeds(df).sort_values(f, key=order, kind="stable").reset_index(drop=True)
+            for f, df in frames.items() if f != "activation"}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """The verdict on one factor: the best value by mean over seeds, the values tied with it,
+    the clearly lower ones and the diverged ones; `rows` holds the statistics."""
+
+    name: str
+    best: object
+    tied: tuple
+    worse: tuple
+    diverged: tuple
+    rows: pd.DataFrame = field(repr=False, compare=False)
+
+    def row(self, value) -> pd.Series:
+        rows = self.rows[self.rows[self.name] == value]
+        if rows.empty:
+            raise KeyError(f"{self.name} = {value} was not trained")
+        return rows.iloc[0]
+
+    def mean(self, value) -> float:
+        return float(self.row(value)["mean"])
+
+    def gap(self, value) -> float:
+        """Training minus validation accuracy at the kept epoch, in points as the tables show."""
+        r = self.row(value)
+        return round(100 * r["train_acc"], 1) - round(100 * r["mean"], 1)
+
+    def capped(self, value) -> bool:
+        """The epoch limit ended a seed while it was still improving (its best epoch was its
+        last, or within its patience of the last): such a run is under-trained, not worse."""
+        r = self.row(value)
+        return bool(r["at_last_epoch"] or r["cut_short"])
+
+    def tied_with_best(self, values) -> bool:
+        """Every one of `values` is the best or tied with it (none clearly lower)."""
+        return all(v == self.best or v in self.tied for v in values)
+
+    @property
+    def values(self) -> list:
+        return list(self.rows[self.name])
+
+
+def factor(rows: pd.DataFrame, name: str, n_val: int) -> Factor:
+    """The verdict on `name` from its `over_seeds` rows (one row per value)."""
+    ok = rows[[finished(r) for _, r in rows.iterrows()]]
+    diverged = tuple(rows.loc[rows["diverged"] > 0, name])
+    if ok.empty:
+        return Factor(name, None, (), (), diverged, rows)
+    best = ok.loc[ok["mean"].idxmax()]
+    tied, worse = [], []
+    for _, r in ok.iterrows():
+        if r["config_id"] != best["config_id"]:
+            (tied if compare(r, best, n_val).tie else worse).append(r[name])
+    return Factor(name, best[name], tuple(tied), tuple(worse), diverged, rows)
+
+
+def factors(frames: dict[str, pd.DataFrame], n_val: int) -> dict[str, Factor]:
+    """`factor` for every one-factor sweep of a model."""
+    return {f: factor(st, f, n_val) for f, st in stats(frames).items()}
+
+
+def n_val(results) -> int:
+    """Validation images every accuracy is measured on."""
+    return len(results.ctx.spec(search=False).load()[0][1])
+
+
+# --------------------------------------------------------------------------- the network
+
+
+def activations(results) -> pd.DataFrame:
+    """Each activation at its own best learning rate (by mean over seeds), best first."""
+    st = over_seeds(results.nn["activation"])
+    ok = st[st["diverged"] == 0]
+    best = ok.loc[ok.groupby("activation", sort=False)["mean"].idxmax()]
+    return best.sort_values("mean", ascending=False).reset_index(drop=True)
+
+
+def dropout_by_width(results, n_val: int) -> pd.DataFrame:
+    """At each width of the hidden size x dropout grid: accuracy and train-validation gap
+    without dropout and with the best dropout rate, and their comparison (with minus
+    without)."""
+    st = over_seeds(results.nn_grid)
+    rows = []
+    for h, part in st.groupby("hidden", sort=True):
+        ok = part[[finished(r) for _, r in part.iterrows()]]
+        none, some = ok[ok["dropout"] == 0], ok[ok["dropout"] > 0]
+        if none.empty or some.empty:
+            continue
+        a, b = some.loc[some["mean"].idxmax()], none.iloc[0]
+        c = compare(a, b, n_val)
+        rows.append({"hidden": int(h), "dropout": float(a["dropout"]), "with": a["mean"],
+                     "without": b["mean"], "gap_with": 100 * (a["train_acc"] - a["mean"]),
+                     "gap_without": 100 * (b["train_acc"] - b["mean"]),
+                     "diff": c.diff, "tie": c.tie, "higher": c.higher, "lower": c.lower})
+    return pd.DataFrame(rows)
+
+
+def ablation(results, n_val: int) -> pd.DataFrame:
+    """Each variant of the ablation against the chosen recipe ("final"): its statistics and
+    `diff`, `tie`, `lower`, `higher` by the noise rule (NaN for the recipe itself)."""
+    st = over_seeds(results.nn_ablation)
+    names = dict(zip(results.nn_ablation["config_id"], results.nn_ablation["variant"],
+                     strict=False))
+    st.insert(0, "variant", st["config_id"].map(names))
+    final = st[st["variant"] == "final"].iloc[0]
+    cols = {"diff": [], "tie": [], "lower": [], "higher": []}
+    for _, r in st.iterrows():
+        c = (compare(r, final, n_val) if r["variant"] != "final" and finished(r)
+             and finished(final) else None)
+        for k in cols:
+            cols[k].append(math.nan if c is None else getattr(c, k))
+    return st.assign(**cols).set_index("variant", drop=False)
+
+
+def search_choice(results, n_val: int) -> dict:
+    """The final search's chosen candidate, the runner-up and their comparison."""
+    st = over_seeds(results.nn_search)
+    ok = st[[finished(r) for _, r in st.iterrows()]].sort_values("mean", ascending=False)
+    chosen = ok[ok["config_id"] == best_config_id(results.nn_search)].iloc[0]
+    runner = ok[ok["config_id"] != chosen["config_id"]].iloc[0]
+    return {"chosen": chosen, "runner_up": runner, "vs": compare(chosen, runner, n_val),
+            "rows": st}
+
+
+def grid_stats(results) -> pd.DataFrame:
+    """The hidden size x dropout grid, one row per setting (mean, sd over seeds)."""
+    return over_seeds(results.nn_grid)
+
+
+def dropout_histories(results) -> dict[str, pd.DataFrame]:
+    """Seed 0's curves of the searched recipe with and without dropout (from the ablation)."""
+    df = results.nn_ablation
+    out = {}
+    for variant, label in (("final", "with dropout"), ("no_dropout", "without dropout")):
+        row = df[(df["variant"] == variant) & (df["random_state"] == 0)].iloc[0]
+        out[label] = history(df, row["key"])
+    return out
+
+
+def finals_candidates(runs: pd.DataFrame, n_val: int) -> pd.DataFrame:
+    """Logistic regression's candidates on the whole training part, indexed by name: mean, sd,
+    `kept` (the best mean, as `run_all` keeps it) and `tie` with the kept one."""
+    st = over_seeds(runs)
+    names = dict(zip(runs["config_id"], runs["candidate"], strict=False))
+    st.index = [names[i] for i in st["config_id"]]
+    kept_id = best_config_id(runs)
+    kept = st[st["config_id"] == kept_id].iloc[0]
+    st["kept"] = st["config_id"] == kept_id
+    st["tie"] = [math.nan if r["config_id"] == kept_id or not finished(r)
+                 else compare(r, kept, n_val).tie for _, r in st.iterrows()]
+    return st
+
+
+def seeds_stats(best) -> pd.Series:
+    """Mean, sd and n over seeds of a chosen model's configuration on the whole training part."""
+    return over_seeds(best.runs).iloc[0]
+
+
+def gap_at_kept(best) -> float:
+    """Training minus validation accuracy at seed 0's kept epoch, in points."""
+    h = best.history.set_index("epoch")
+    return 100 * float(h.loc[best.best_epoch, "train_acc"] - h.loc[best.best_epoch, "val_acc"])
+
+
+@dataclass(frozen=True)
+class LossTrend:
+    """The validation loss after its lowest epoch: how far it ends above that lowest value and
+    how much the training loss fell meanwhile."""
+
+    lowest_epoch: int
+    last_epoch: int
+    end_rise: float
+    train_drop: float
+
+
+def loss_trend(history: pd.DataFrame) -> LossTrend:
+    h = history.reset_index(drop=True)
+    i = int(np.nanargmin(h["val_loss"]))
+    after = h.iloc[i:]
+    return LossTrend(int(h["epoch"][i]), int(h["epoch"].iloc[-1]),
+                     float(after["val_loss"].iloc[-1] - after["val_loss"].iloc[0]),
+                     float(after["train_loss"].iloc[0] - after["train_loss"].iloc[-1]))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int = N_CLASSES) -> np.ndarray:
+    """Counts C (k, k): C[i, j] = examples of true class i predicted as j."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"y_true and y_pred must be 1-D and equal length, got "
+                         f"{y_true.shape} and {y_pred.shape}")
+    return np.bincount(y_true * n_classes + y_pred,
+                       minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def per_class_accuracy(y_true, y_pred, n_classes: int = N_CLASSES) -> np.ndarray:
+    """Recall of each class (k,): the share of its examples predicted correctly."""
+    C = confusion_matrix(y_true, y_pred, n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.diag(C) / C.sum(axis=1)
+
+
+def top_confusions(C: np.ndarray, k: int = 3) -> list[tuple[str, str, int]]:
+    """The k largest errors: (true class, predicted class, count), largest first."""
+    off = C - np.diag(np.diag(C))
+    flat = np.argsort(off, axis=None, kind="stable")[::-1][:k]
+    return [(CLASS_NAMES[i], CLASS_NAMES[j], int(off[i, j]))
+            for i, j in zip(*np.unravel_index(flat, off.shape), strict=True)]
+
+
+def share_within(C: np.ndarray, classes: list[int]) -> float:
+    """Share of all errors whose true and predicted classes are both in `classes`."""
+    off = C - np.diag(np.diag(C))
+    return float(off[np.ix_(classes, classes)].sum() / off.sum()) if off.sum() else math.nan
+
+
+def class_index(names) -> list[int]:
+    return [CLASS_NAMES.index(n) for n in names]
+
+
+# --------------------------------------------------------------------------- claim checks
+
+CLAIM_LABEL = "fmnist-failed-claim"
+
+
+class _Marks:
+    """The failed claims not yet shown, as the notebook shows them: for each, a raw Typst block
+    that marks the paragraph and leaves a metadata entry that the box at the start of the
+    report lists (`query(<fmnist-failed-claim>)`). Shown once: showing empties the list."""
+
+    def __init__(self, claims: Claims):
+        self.claims = claims
+
+    def _repr_markdown_(self) -> str:
+        out = []
+        for c in self.claims.pending:
+            words = json.dumps(c["words"], ensure_ascii=False)  # also a valid Typst string
+            where = f"{self.claims.document.name}, line {c['line'] or '?'}"
+            out.append("```{=typst}\n"
+                       f"#metadata((line: {c['line'] or 0}, words: {words})) <{CLAIM_LABEL}>\n"
+                       "#block(width: 100%, inset: 6pt, fill: rgb(\"#fdecea\"), "
+                       "stroke: 1pt + rgb(\"#b71c1c\"))[*This claim does not hold* "
+                       f"({where}): #{words}]\n```\n")
+        self.claims.pending = []
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return "\n".join(f"claim does not hold (line {c['line']}): {c['words']}"
+                         for c in self.claims.pending)
+
+
+class Claims:
+    """The report's claim checks. `check(words, holds)` records each claim with its line in
+    the document; a failed one is marked in the PDF where the chunk stands (the chunk's last
+    check shows every failure of the chunk), listed in the box at the report's start, and
+    written to `<document>.claims.json`, which `make report` and `make submission` read."""
+
+    def __init__(self, document: str | os.PathLike, quick: bool = False):
+        self.document = Path(document)
+        self.path = self.document.with_suffix(".claims.json")
+        self.lines = self.document.read_text(encoding="utf-8").splitlines()
+        self.record = {"document": self.document.name, "complete": False, "quick": bool(quick),
+                       "claims": []}
+        self.pending: list[dict] = []
+        self._save()
+
+    def _line(self, words: str) -> int | None:
+        for quoted in (json.dumps(words, ensure_ascii=False), repr(words)):
+            for i, text in enumerate(self.lines, start=1):
+                if quoted in text:
+                    return i
+        return None
+
+    def check(self, words: str, holds) -> _Marks | None:
+        """Record the claim `words` (written in the document, on one line) and whether it holds.
+        `holds` may be a function, called now: a claim about a setting these results lack (a
+        KeyError, IndexError or ValueError) does not hold. Returns the marks of the failures
+        not shown yet (nothing when there are none)."""
+        if callable(holds):
+            try:
+                holds = holds()
+            except (KeyError, IndexError, ValueError):
+                holds = False
+        claim = {"line": self._line(words), "words": words, "holds": bool(holds)}
+        self.record["claims"].append(claim)
+        if not claim["holds"]:
+            self.pending.append(claim)
+        self._save()
+        return _Marks(self) if self.pending else None
+
+    def finish(self) -> _Marks | None:
+        """Mark the record complete (the render reached its end); returns the marks of any
+        failure not shown yet."""
+        self.record["complete"] = True
+        self._save()
+        return _Marks(self) if self.pending else None
+
+    def _save(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.record, indent=1, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, self.path)
+
