@@ -85,11 +85,10 @@ def best_epoch_cell(r) -> str:
 def _result_cells(r) -> list[str]:
     if not V.finished(r):
         peak = r.get("peak_before", math.nan)
-        seeds = (f"{r['diverged']:.0f} of {r['seeds']:.0f} seeds, "
-                 if r["diverged"] < r["seeds"] else "")
-        after = f"after {pct(peak)}" if np.isfinite(peak) else ""
-        note = f" ({seeds}{after})" if seeds or after else ""
-        return ["diverged" + note, "-", "-", "-"]
+        notes = ([f"{r['diverged']:.0f} of {r['seeds']:.0f} seeds"]
+                 if r["diverged"] < r["seeds"] else [])
+        notes += [f"after {pct(peak)}"] if np.isfinite(peak) else []
+        return ["diverged" + (f" ({', '.join(notes)})" if notes else ""), "-", "-", "-"]
     gap = round(100 * r["train_acc"], 1) - round(100 * r["mean"], 1)
     return [pm(r["mean"], r["sd"]), pct(r["train_acc"]), f"{gap:.1f}", best_epoch_cell(r)]
 
