@@ -319,12 +319,13 @@ class _Marks:
         out = []
         for c in self.claims.pending:
             words = json.dumps(c["words"], ensure_ascii=False)  # also a valid Typst string
-            where = f"{self.claims.document.name}, line {c['line'] or '?'}"
+            where = json.dumps(f"{self.claims.document.name}, line {c['line'] or '?'}",
+                               ensure_ascii=False)
             out.append("```{=typst}\n"
                        f"#metadata((line: {c['line'] or 0}, words: {words})) <{CLAIM_LABEL}>\n"
                        "#block(width: 100%, inset: 6pt, fill: rgb(\"#fdecea\"), "
                        "stroke: 1pt + rgb(\"#b71c1c\"))[*This claim does not hold* "
-                       f"({where}): #{words}]\n```\n")
+                       f"(#{where}): #{words}]\n```\n")
         self.claims.pending = []
         return "\n".join(out)
 
@@ -358,13 +359,16 @@ class Claims:
     def check(self, words: str, holds) -> _Marks | None:
         """Record the claim `words` (written in the document, on one line) and whether it holds.
         `holds` may be a function, called now: a claim about a setting these results lack (a
-        KeyError, IndexError or ValueError) does not hold. Returns the marks of the failures
+        KeyError, IndexError or ValueError) does not hold, nor does one resting on a verdict
+        that is missing (NaN, where nothing was compared). Returns the marks of the failures
         not shown yet (nothing when there are none)."""
         if callable(holds):
             try:
                 holds = holds()
             except (KeyError, IndexError, ValueError):
                 holds = False
+        if isinstance(holds, (float, np.floating)) and np.isnan(holds):
+            holds = False
         claim = {"line": self._line(words), "words": words, "holds": bool(holds)}
         self.record["claims"].append(claim)
         if not claim["holds"]:
