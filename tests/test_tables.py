@@ -170,3 +170,10 @@ def test_per_class_table_one_column_per_model():
 def test_tables_show_a_run_with_one_seed_without_a_spread():
     one = runs("nn", [{**NN_BASE, "hidden": 64}], [[0.8512]])
     assert lines(T.sweep_table({"hidden": one}, {}))[3] == "| 64 | 85.1% | 87.1% | 2.0 | 5 of 10 |"
+
+
+def test_ablation_table_compares_nothing_when_the_recipe_itself_diverged():
+    res = make_results(ablation={"final": [NAN] * 3, "no_dropout": spread(0.86)})
+    table = lines(T.ablation_table(res, N_VAL))
+    assert table[2] == "| chosen recipe | diverged | - | - | - |  |"
+    assert table[3] == "| without dropout | 86.0 ± 0.1% | 88.0% | 2.0 | 5 of 10 |  |"
