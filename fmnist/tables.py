@@ -146,7 +146,7 @@ def ablation_table(results, n_val: int) -> str:
     st = V.ablation(results, n_val)
     rows = []
     for v, r in st.iterrows():
-        change = ("" if v == "final" or not V.finished(r)
+        change = ("" if pd.isna(r["diff"])  # the recipe itself, or either side diverged
                   else f"{100 * r['diff']:+.1f} ({'tie' if r['tie'] else 'real'})")
         rows.append([VARIANTS.get(v, v), *_result_cells(r), change])
     return md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
