@@ -179,6 +179,42 @@ def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_pat
     assert text.count(words) == 2 and "_draft #2.qmd" in text
 
 
+def test_every_claim_of_the_report_can_be_found_and_shown(tmp_path):
+    """report.qmd: at least 10 claims, each written once as a literal on its call's line (so its
+    failure names that line); each chunk that checks shows its output and ends with a check
+    (a hidden chunk's marks would be computed, emptied, and never reach the PDF); the last
+    chunk finishes the record."""
+    import ast
+
+    from tools.qmdrender.document import parse
+
+    text = (ROOT / "report.qmd").read_text(encoding="utf-8")
+    copy = tmp_path / "report.qmd"
+    copy.write_text(text, encoding="utf-8")
+    claims = V.Claims(copy)
+    chunks = parse(text, "report.qmd").chunks
+    found = []
+    for chunk in chunks:
+        calls = [node for node in ast.walk(ast.parse(chunk.code)) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Attribute) and node.func.attr == "check"
+                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "claims"]
+        if not calls:
+            continue
+        assert chunk.options.get("include", True) and chunk.options.get("output", True), \
+            chunk.label
+        last = ast.parse(chunk.code).body[-1]
+        assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) \
+            and last.value.func.attr == "check", chunk.label
+        for call in calls:
+            words = call.args[0]
+            assert isinstance(words, ast.Constant) and isinstance(words.value, str), chunk.label
+            line = chunk.code_line + call.lineno - 1
+            assert claims._line(words.value) == line, words.value
+            found.append(words.value)
+    assert len(found) >= 10 and len(set(found)) == len(found)
+    assert chunks[-1].code.strip() == "claims.finish()"
+
+
 # --------------------------------------------------------------------------- tools.claims
 
 
