@@ -157,7 +157,7 @@ def test_a_claim_on_no_line_is_marked_with_line_0(doc):
 
 def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_path):
     """Quotes, backslashes, Typst markup (* _ # $ @ <) in the words or in the document's name
-    stay text: the block compiles and shows them."""
+    stay text: the mark and the report's opening box compile and show them."""
     typst = pytest.importorskip("typst")
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
@@ -169,13 +169,12 @@ def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_pat
     md = claims.check(words, False)._repr_markdown_()
     (block,) = typst_blocks(md)
     typ = tmp_path / "marks.typ"
-    typ.write_text(block + "\n#context query(<fmnist-failed-claim>).map(f => "
-                   "[LISTED #f.value.line: #f.value.words]).join()\n", encoding="utf-8")
+    typ.write_text(report_box() + "\n" + block, encoding="utf-8")
     typst.compile(str(typ), output=str(tmp_path / "marks.pdf"))
     text = subprocess.run(["pdftotext", str(tmp_path / "marks.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     text = " ".join(text.split())
-    assert f"LISTED 2: {words}" in text
+    assert f"line 2: {words}" in text  # listed in the report's box
     assert text.count(words) == 2 and "_draft #2.qmd" in text
 
 

@@ -265,9 +265,9 @@ def test_capped_when_the_epoch_limit_ended_a_seed_still_improving():
     assert f.worse == (256, 512)  # the verdict still calls them lower; `capped` says why
 
 
-def test_dropout_helps_a_wide_layer_and_hurts_a_narrow_one_in_a_one_factor_sweep():
-    """A one-factor sweep at the baseline width shows dropout as a tie while the grid shows a
-    real effect at each end: the verdicts of the two do not depend on each other."""
+def test_a_one_factor_dropout_sweep_can_tie_throughout():
+    """At the baseline width a dropout sweep can be all ties while the grid (below) shows a
+    real effect at each end of the widths."""
     st = over_seeds(sweep("nn", "dropout", [0.0, 0.2, 0.4],
                           [spread(0.870), spread(0.871), spread(0.869)], NN_BASE))
     f = V.factor(st, "dropout", N_VAL)
