@@ -307,7 +307,13 @@ The second paragraph states one that is false.
 claims.check("FALSECLAIM two and two make five", 2 + 2 == 5)
 ```
 
-A third paragraph.
+A third paragraph, whose check shows nothing.
+
+```{{python}}
+#| label: claim-hidden
+#| output: false
+claims.check("HIDDENCLAIM one is two", 1 == 2)
+```
 
 ```{{python}}
 #| label: finish
@@ -345,7 +351,7 @@ def rendered(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr
     lines = qmd.read_text(encoding="utf-8").splitlines()
     line = {w: next(i for i, t in enumerate(lines, 1) if w in t)
-            for w in ("TRUECLAIM", "FALSECLAIM")}
+            for w in ("TRUECLAIM", "FALSECLAIM", "HIDDENCLAIM")}
     return qmd, qmd.with_suffix(".pdf"), line
 
 
@@ -354,6 +360,8 @@ def test_the_first_page_lists_the_false_claim_with_its_line_and_not_the_true_one
     _, pdf, line = rendered
     first = _pdftext(pdf, "-f", "1", "-l", "1")
     assert f"line {line['FALSECLAIM']}: FALSECLAIM two and two make five" in first
+    # a failure in a chunk whose output is hidden is listed all the same
+    assert f"line {line['HIDDENCLAIM']}: HIDDENCLAIM one is two" in first
     assert "TRUECLAIM" not in _pdftext(pdf)
     rest = _pdftext(pdf, "-f", "2")
     assert rest.count("FALSECLAIM two and two make five") == 1  # marked where it stands
@@ -368,7 +376,9 @@ def test_the_render_leaves_a_complete_record(rendered):
                                {"line": line["TRUECLAIM"],
                                 "words": "TRUECLAIM two and two make four", "holds": True},
                                {"line": line["FALSECLAIM"],
-                                "words": "FALSECLAIM two and two make five", "holds": False}]}
+                                "words": "FALSECLAIM two and two make five", "holds": False},
+                               {"line": line["HIDDENCLAIM"],
+                                "words": "HIDDENCLAIM one is two", "holds": False}]}
 
 
 @pytest.mark.slow
@@ -378,6 +388,7 @@ def test_the_status_after_the_render_fails_and_names_the_line(rendered, tmp_path
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert f"{qmd}:{line['FALSECLAIM']}:" in proc.stderr and "FALSECLAIM" in proc.stderr
+    assert f"{qmd}:{line['HIDDENCLAIM']}:" in proc.stderr
     assert "TRUECLAIM" not in proc.stderr
     # the same record from a quick-mode draft: listed, and the status passes
     quick = record(qmd) | {"quick": True}
