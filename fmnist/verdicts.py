@@ -308,12 +308,15 @@ CLAIM_LABEL = "fmnist-failed-claim"
 
 
 class _Marks:
-    """The failed claims not yet shown, as the notebook shows them: for each, a raw Typst block
-    that marks the paragraph and leaves a metadata entry that the box at the start of the
-    report lists (`query(<fmnist-failed-claim>)`). Shown once: showing empties the list."""
+    """What the notebook shows of the failed claims: a raw Typst block that marks each failure
+    not shown yet where its chunk stands (shown once: showing empties the list), and, from
+    `finish`, a metadata entry for every failure of the document, which the box at the start
+    of the report lists (`query(<fmnist-failed-claim>)`), even one whose chunk hides its
+    output."""
 
-    def __init__(self, claims: Claims):
+    def __init__(self, claims: Claims, listed: list[dict] | None = None):
         self.claims = claims
+        self.listed = listed or []
 
     def _repr_markdown_(self) -> str:
         out = []
@@ -322,11 +325,15 @@ class _Marks:
             where = json.dumps(f"{self.claims.document.name}, line {c['line'] or '?'}",
                                ensure_ascii=False)
             out.append("```{=typst}\n"
-                       f"#metadata((line: {c['line'] or 0}, words: {words})) <{CLAIM_LABEL}>\n"
                        "#block(width: 100%, inset: 6pt, fill: rgb(\"#fdecea\"), "
                        "stroke: 1pt + rgb(\"#b71c1c\"))[*This claim does not hold* "
                        f"(#{where}): #{words}]\n```\n")
-        self.claims.pending = []
+        if self.listed:
+            out.append("```{=typst}\n" + "".join(
+                f"#metadata((line: {c['line'] or 0}, "
+                f"words: {json.dumps(c['words'], ensure_ascii=False)})) <{CLAIM_LABEL}>\n"
+                for c in self.listed) + "```\n")
+        self.claims.pending, self.listed = [], []
         return "\n".join(out)
 
     def __repr__(self) -> str:
@@ -337,8 +344,9 @@ class _Marks:
 class Claims:
     """The report's claim checks. `check(words, holds)` records each claim with its line in
     the document; a failed one is marked in the PDF where the chunk stands (the chunk's last
-    check shows every failure of the chunk), listed in the box at the report's start, and
-    written to `<document>.claims.json`, which `make report` and `make submission` read."""
+    check shows every failure of the chunk), listed in the box at the report's start (by
+    `finish()`, the value of the document's last chunk), and written to
+    `<document>.claims.json`, which `make report` and `make submission` read."""
 
     def __init__(self, document: str | os.PathLike, quick: bool = False):
         self.document = Path(document)
@@ -378,10 +386,11 @@ class Claims:
 
     def finish(self) -> _Marks | None:
         """Mark the record complete (the render reached its end); returns the marks of any
-        failure not shown yet."""
+        failure not shown yet and the list of every failure for the box at the start."""
         self.record["complete"] = True
         self._save()
-        return _Marks(self) if self.pending else None
+        failed = [c for c in self.record["claims"] if not c["holds"]]
+        return _Marks(self, failed) if self.pending or failed else None
 
     def _save(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")

@@ -49,11 +49,20 @@ def typst_blocks(markdown: str) -> list[str]:
     return re.findall(r"```\{=typst\}\n(.*?)```", markdown, re.S)
 
 
-def marked(markdown: str) -> list[dict]:
-    """The (line, words) of each failed claim a Markdown display marks."""
-    return [{"line": int(m.group(1)), "words": json.loads(m.group(2))}
-            for m in re.finditer(r'#metadata\(\(line: (\d+), words: ("(?:\\.|[^"\\])*")\)\) '
-                                 rf"<{V.CLAIM_LABEL}>", markdown)]
+TYPST_STRING = r'"(?:\\.|[^"\\])*"'
+
+
+def marked(markdown: str) -> list[tuple[str, str]]:
+    """(where, words) of each failed claim a Markdown display marks where it stands."""
+    return [(json.loads(m.group(1)), json.loads(m.group(2))) for m in
+            re.finditer(rf"\(#({TYPST_STRING})\): #({TYPST_STRING})\]", markdown)]
+
+
+def listed(markdown: str) -> list[dict]:
+    """The (line, words) of each failed claim a Markdown display gives the opening box."""
+    return [{"line": int(m.group(1)), "words": json.loads(m.group(2))} for m in
+            re.finditer(rf"#metadata\(\(line: (\d+), words: ({TYPST_STRING})\)\) "
+                        rf"<{V.CLAIM_LABEL}>", markdown)]
 
 
 # --------------------------------------------------------------------------- Claims
@@ -119,16 +128,19 @@ def test_a_claim_that_holds_shows_nothing(doc):
     assert claims.finish() is None
 
 
-def test_a_failed_claim_is_shown_once_then_emptied(doc):
+def test_a_failed_claim_is_marked_once_and_listed_at_the_end(doc):
     claims = V.Claims(doc)
     shown = claims.check("A claim in single quotes", False)
-    assert "line 10" in repr(shown)
+    assert "10" in repr(shown)
     md = shown._repr_markdown_()
-    assert marked(md) == [{"line": 10, "words": "A claim in single quotes"}]
+    ((where, words),) = marked(md)
+    assert words == "A claim in single quotes" and "doc.qmd" in where and "10" in where
+    assert listed(md) == []  # the box's list comes from `finish`
     assert shown._repr_markdown_() == "" and claims.pending == []
     assert claims.check("The first claim holds", True) is None
-    assert claims.finish() is None
-    assert [c["holds"] for c in record(doc)["claims"]] == [False, True]  # still recorded
+    end = claims.finish()._repr_markdown_()
+    assert marked(end) == [] and listed(end) == [{"line": 10, "words": "A claim in single quotes"}]
+    assert [c["holds"] for c in record(doc)["claims"]] == [False, True]
 
 
 def test_the_last_check_of_a_chunk_shows_every_failure_of_the_chunk(doc):
@@ -137,22 +149,20 @@ def test_the_last_check_of_a_chunk_shows_every_failure_of_the_chunk(doc):
     claims.check("A claim in single quotes", False)
     claims.check("Une affirmation « accentuée »", False)
     last = claims.check("The first claim holds", True)
-    assert marked(last._repr_markdown_()) == [
-        {"line": 10, "words": "A claim in single quotes"},
-        {"line": 11, "words": "Une affirmation « accentuée »"}]
+    assert [w for _, w in marked(last._repr_markdown_())] == [
+        "A claim in single quotes", "Une affirmation « accentuée »"]
 
 
-def test_finish_shows_a_failure_no_chunk_displayed(doc):
+def test_finish_marks_a_failure_no_chunk_displayed_and_lists_every_failure(doc):
     claims = V.Claims(doc)
+    claims.check("Une affirmation « accentuée »", False)._repr_markdown_()  # shown
+    claims.check("Words written nowhere", False)._repr_markdown_()  # a hidden chunk's output
     claims.check("A claim in single quotes", False)  # not a chunk's last value: never shown
-    rest = claims.finish()
-    assert marked(rest._repr_markdown_()) == [{"line": 10, "words": "A claim in single quotes"}]
-
-
-def test_a_claim_on_no_line_is_marked_with_line_0(doc):
-    claims = V.Claims(doc)
-    md = claims.check("Words written nowhere", False)._repr_markdown_()
-    assert marked(md) == [{"line": 0, "words": "Words written nowhere"}]
+    rest = claims.finish()._repr_markdown_()
+    assert [w for _, w in marked(rest)] == ["A claim in single quotes"]
+    assert listed(rest) == [{"line": 11, "words": "Une affirmation « accentuée »"},
+                            {"line": 0, "words": "Words written nowhere"},  # on no line: 0
+                            {"line": 10, "words": "A claim in single quotes"}]
 
 
 def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_path):
@@ -166,10 +176,9 @@ def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_pat
     path.write_text(f"```{{python}}\nclaims.check({json.dumps(words, ensure_ascii=False)}, "
                     "False)\n```\n", encoding="utf-8")
     claims = V.Claims(path)
-    md = claims.check(words, False)._repr_markdown_()
-    (block,) = typst_blocks(md)
+    md = claims.check(words, False)._repr_markdown_() + claims.finish()._repr_markdown_()
     typ = tmp_path / "marks.typ"
-    typ.write_text(report_box() + "\n" + block, encoding="utf-8")
+    typ.write_text("\n".join([report_box(), *typst_blocks(md)]), encoding="utf-8")
     typst.compile(str(typ), output=str(tmp_path / "marks.pdf"))
     text = subprocess.run(["pdftotext", str(tmp_path / "marks.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
@@ -180,9 +189,9 @@ def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_pat
 
 def test_every_claim_of_the_report_can_be_found_and_shown(tmp_path):
     """report.qmd: at least 10 claims, each written once as a literal on its call's line (so its
-    failure names that line); each chunk that checks shows its output and ends with a check
-    (a hidden chunk's marks would be computed, emptied, and never reach the PDF); the last
-    chunk finishes the record."""
+    failure names that line); each chunk that checks shows its output and ends with a check,
+    so that a failure is marked where it stands; the last chunk finishes the record and lists
+    the failures for the opening box."""
     import ast
 
     from tools.qmdrender.document import parse
