@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 from fmnist import verdicts as V
-from fmnist.sweeps import over_seeds
 
 N_VAL = 5600  # binomial SE at 85%: 0.48 points
 NAN = float("nan")
@@ -116,6 +115,11 @@ def make_results(ablation=None, grid=None):
               "nn": best_model("nn", FINAL, spread(0.880))})
 
 
+def stats(df, factor):
+    """The `over_seeds` rows of a sweep of `factor`, as the verdicts read them."""
+    return V.stats({factor: df})[factor]
+
+
 def row(mean, sd=0.002, n=3):
     """A row of `over_seeds` as `compare` reads it."""
     return pd.Series({"mean": mean, "sd": sd, "n": n})
@@ -177,8 +181,8 @@ def test_compare_refuses_a_diverged_setting():
 
 
 def test_finished_means_no_seed_diverged():
-    st = over_seeds(runs("nn", [{"lr": 0.1}, {"lr": 1.0}, {"lr": 10.0}],
-                         [spread(0.85), [0.84, NAN, 0.85], [NAN] * 3]))
+    st = stats(runs("nn", [{"lr": 0.1}, {"lr": 1.0}, {"lr": 10.0}],
+                    [spread(0.85), [0.84, NAN, 0.85], [NAN] * 3]), "lr")
     assert [V.finished(r) for _, r in st.iterrows()] == [True, False, False]
 
 
@@ -218,13 +222,13 @@ def test_factor_all_tied():
 
 
 def test_factor_a_setting_with_one_diverged_seed_is_diverged_even_with_the_top_mean():
-    st = over_seeds(sweep("nn", "lr", [0.1, 0.3], [spread(0.85), [0.95, 0.95, NAN]]))
+    st = stats(sweep("nn", "lr", [0.1, 0.3], [spread(0.85), [0.95, 0.95, NAN]]), "lr")
     f = V.factor(st, "lr", N_VAL)
     assert f.best == 0.1 and f.diverged == (0.3,) and f.tied == () and f.worse == ()
 
 
 def test_factor_when_every_value_diverged_has_no_best():
-    st = over_seeds(sweep("logreg", "lr", [10.0, 100.0], [[NAN] * 3, [NAN] * 3]))
+    st = stats(sweep("logreg", "lr", [10.0, 100.0], [[NAN] * 3, [NAN] * 3]), "lr")
     f = V.factor(st, "lr", N_VAL)
     assert f.best is None and f.tied == () and f.worse == () and f.diverged == (10.0, 100.0)
     assert not f.tied_with_best([10.0])
@@ -251,7 +255,7 @@ def test_gap_is_the_difference_of_the_accuracies_as_the_table_shows_them():
     subtracts it, not the unrounded 4.38."""
     df = sweep("logreg", "lr", [0.1, 0.01], [spread(0.8376), spread(0.84)])
     df["train_acc"] = [0.8814] * 3 + [0.85] * 3
-    f = V.factor(over_seeds(df), "lr", N_VAL)
+    f = V.factor(stats(df, "lr"), "lr", N_VAL)
     assert f.gap(0.1) == pytest.approx(4.3) and f.gap(0.01) == pytest.approx(1.0)
 
 
@@ -260,7 +264,7 @@ def test_capped_when_the_epoch_limit_ended_a_seed_still_improving():
                [spread(0.85), spread(0.84), spread(0.83)])
     df.loc[df["batch_size"] == 256, "cut_short"] = [False, True, False]  # within its patience
     df.loc[df["batch_size"] == 512, "at_last_epoch"] = True  # best epoch = last epoch
-    f = V.factor(over_seeds(df), "batch_size", N_VAL)
+    f = V.factor(stats(df, "batch_size"), "batch_size", N_VAL)
     assert [f.capped(b) for b in (64, 256, 512)] == [False, True, True]
     assert f.worse == (256, 512)  # the verdict still calls them lower; `capped` says why
 
@@ -268,8 +272,8 @@ def test_capped_when_the_epoch_limit_ended_a_seed_still_improving():
 def test_a_one_factor_dropout_sweep_can_tie_throughout():
     """At the baseline width a dropout sweep can be all ties while the grid (below) shows a
     real effect at each end of the widths."""
-    st = over_seeds(sweep("nn", "dropout", [0.0, 0.2, 0.4],
-                          [spread(0.870), spread(0.871), spread(0.869)], NN_BASE))
+    st = stats(sweep("nn", "dropout", [0.0, 0.2, 0.4],
+                     [spread(0.870), spread(0.871), spread(0.869)], NN_BASE), "dropout")
     f = V.factor(st, "dropout", N_VAL)
     assert f.best == 0.2 and set(f.tied) == {0.0, 0.4} and f.tied_with_best(f.values)
 
@@ -481,7 +485,7 @@ def test_every_verdict_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
         t = V.loss_trend(best.history)
         assert 1 <= t.lowest_epoch <= t.last_epoch and t.end_rise >= 0
     assert set(V.dropout_histories(res)) == {"with dropout", "without dropout"}
-    assert len(V.grid_stats(res)) == len(over_seeds(res.nn_grid))
+    assert set(V.grid_stats(res)["hidden"]) == set(ctx.plan.nn_grid["hidden"])
     (_, X_val, _, y_val), _ = ctx.spec(search=False).load()
     pred = {"logistic regression": res.best["logreg"].model.predict(X_val),
             "network": res.best["nn"].model.predict(X_val)}
