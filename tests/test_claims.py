@@ -221,6 +221,7 @@ def test_every_claim_of_the_report_can_be_found_and_shown(tmp_path):
             found.append(words.value)
     assert len(found) >= 10 and len(set(found)) == len(found)
     assert chunks[-1].code.strip() == "claims.finish()"
+    assert chunks[-1].options.get("include", True) and chunks[-1].options.get("output", True)
 
 
 # --------------------------------------------------------------------------- tools.claims
