@@ -113,7 +113,7 @@ def plot_history(history, title: str | None = None, path=None):
     if len(history.get("train_loss", [])) == 0:
         raise ValueError("history has no 'train_loss' values to plot")
     fig = plot_curves_pair({"": history})
-    ax_acc = fig.axes[1]
+    _, ax_acc = fig.axes
     if "val_acc" in history:
         val_acc = 100 * np.asarray(history["val_acc"], dtype=float)
         epochs = np.asarray(history.get("epoch", np.arange(1, len(val_acc) + 1)))
@@ -140,8 +140,8 @@ def _positions(values) -> tuple[dict, list[str], bool]:
     if len(pos) >= 2 and max(pos) / min(pos) >= (10 if len(pos) < len(vals) else 16):
         lo = np.log10(min(pos))
         where = {v: (np.log10(v) if v > 0 else lo - 1) for v in vals}
-        return where, [f"{v:g}" for v in vals], True
-    return {v: float(v) for v in vals}, [f"{v:g}" for v in vals], False
+        return where, [num(v) for v in vals], True
+    return {v: float(v) for v in vals}, [num(v) for v in vals], False
 
 
 @at_print_size
@@ -178,7 +178,9 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
         ax.plot(x, 0.03, marker, color=colour, transform=ax.get_xaxis_transform(), clip_on=False)
     for marker in dict.fromkeys(m for m, *_ in marks):
         ax.plot([], [], marker, color="0.3", label=BOTTOM_MARKS[marker])
-    ax.set_xticks(list(where.values()), labels)
+    turn = 45 if len(where) > 4 else 0  # five labels do not fit side by side in a small panel
+    ax.set_xticks(list(where.values()), labels, rotation=turn, ha="right" if turn else "center",
+                  rotation_mode="anchor")
     if baseline is not None and baseline in where:
         ax.axvline(where[baseline], color="grey", lw=0.7, ls=":")
     if categorical:
@@ -226,9 +228,8 @@ def seeds_note(stats_frames) -> str:
 
 
 def plot_activations(stats, path=None):
-    """Validation accuracy (%) of each activation at its own best learning rate, mean ± sd
-    over seeds: `stats` has one row per setting, columns activation, lr, mean, sd, diverged
-    (as `over_seeds` gives them); the rate is written under each activation's name."""
+    """Validation accuracy (%) of each activation at its best learning rate (written under
+    it), mean ± sd over seeds; `stats`: `over_seeds` rows (activation, lr, mean, sd, diverged)."""
     ok = stats[stats["diverged"] == 0]
     best = ok.loc[ok.groupby("activation", sort=False)["mean"].idxmax()]
     names = [f"{a}\nlr {num(lr)}" for a, lr in zip(best["activation"], best["lr"], strict=True)]
@@ -271,8 +272,7 @@ def plot_per_class_accuracy(y_true, predictions: dict, path=None):
     if not predictions:
         raise ValueError("predictions is empty")
     fig, ax = plt.subplots(figsize=(WIDE, 2.6), layout="constrained")
-    width = 0.8 / len(predictions)
-    ticks = np.arange(N_CLASSES)
+    width, ticks = 0.8 / len(predictions), np.arange(N_CLASSES)
     for i, (name, y_pred) in enumerate(predictions.items()):
         acc = 100 * per_class_accuracy(y_true, y_pred)
         ax.bar(ticks + (i - (len(predictions) - 1) / 2) * width, acc, width, label=name)

@@ -132,6 +132,27 @@ def lr_panel_stats():
                         sds=[0.003] * 8, diverged=[0, 0, 0, 0, 0, 0, 3, 3])
 
 
+def full_sweeps():
+    """One-factor sweeps with as many values as the full plan's (fmnist.plans.FULL_PLAN)."""
+    nn = {"hidden": factor_stats("hidden", [32, 128, 512, 2048], [0.85, 0.866, 0.87, 0.871]),
+          "batch_size": factor_stats("batch_size", [16, 64, 128, 512],
+                                     [0.866, 0.867, 0.866, 0.858]),
+          "lr": factor_stats("lr", [0.01, 0.03, 0.1, 0.3, 1.0], [0.85, 0.86, 0.866, 0.863, 0.4]),
+          "l2": factor_stats("l2", [0.0, 1e-4, 1e-3, 1e-2], [0.866, 0.859, 0.86, 0.853]),
+          "l1": factor_stats("l1", [0.0, 1e-4, 1e-3], [0.866, 0.859, 0.827]),
+          "dropout": factor_stats("dropout", [0.0, 0.2, 0.4, 0.6], [0.866, 0.868, 0.87, 0.865])}
+    logreg = {"lr": factor_stats("lr", [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0],
+                                 [0.743, 0.817, 0.846, 0.838, np.nan, np.nan],
+                                 diverged=[0, 0, 0, 0, 3, 3]),
+              "batch_size": factor_stats("batch_size", [16, 32, 64, 128, 256, 512],
+                                         [0.845, 0.848, 0.847, 0.846, 0.842, 0.834]),
+              "l2": factor_stats("l2", [0.0, 1e-4, 1e-3, 1e-2, 1e-1],
+                                 [0.846, 0.846, 0.846, 0.843, 0.825]),
+              "l1": factor_stats("l1", [0.0, 1e-4, 1e-3, 1e-2, 1e-1],
+                                 [0.846, 0.845, 0.836, 0.792, 0.563])}
+    return logreg, nn
+
+
 def report_predictions(n=2000, seed=0):
     """y_true and two models' predictions with realistic confusions (Shirt as T-shirt...)."""
     rng = np.random.default_rng(seed)
@@ -150,18 +171,13 @@ def report_figures():
     X, y = make_images(per_class=4)
     examples = plots.plot_examples(X, y)
     examples.set_size_inches(examples.get_size_inches() * 0.62)  # as report.qmd shrinks it
-    nn = {"hidden": factor_stats("hidden", [32, 64, 128, 256], [0.84, 0.85, 0.86, 0.862]),
-          "batch_size": factor_stats("batch_size", [32, 128, 512], [0.86, 0.85, 0.83]),
-          "lr": factor_stats("lr", [0.01, 0.1, 1.0], [0.83, 0.86, np.nan], diverged=[0, 0, 3]),
-          "l2": factor_stats("l2", [0.0, 1e-4, 1e-2], [0.86, 0.86, 0.70]),
-          "l1": factor_stats("l1", [0.0, 1e-5, 1e-3], [0.86, 0.859, 0.80]),
-          "dropout": factor_stats("dropout", [0.0, 0.2, 0.5], [0.86, 0.865, 0.855])}
-    logreg = {"lr": lr_panel_stats(), **{k: nn[k] for k in ("batch_size", "l2", "l1")}}
+    logreg, nn = full_sweeps()
     h = pd.DataFrame(synthetic_history()).assign(epoch=range(1, 8))
     y_val, pred = report_predictions()
     return {
         "examples": examples,
-        "logreg sweeps": plot_factors(logreg, {"lr": "learning rate"}, {"lr": 0.01}, ncols=4),
+        "logreg sweeps": plot_factors(logreg, {"lr": "learning rate", "l2": "L2 coefficient"},
+                                      {"lr": 0.01, "batch_size": 128, "l2": 0.0}, ncols=4),
         "logreg curves": plot_history(h),
         "templates": plot_weight_templates(np.random.default_rng(0).normal(size=(784, 10))),
         "nn sweeps": plot_factors(nn, {}, {"hidden": 128, "l2": 0.0}, ncols=3),
@@ -215,6 +231,34 @@ def test_every_text_is_at_least_7_points_as_printed(figures, name):
 @pytest.mark.parametrize("name", FIGURES)
 def test_no_legend_or_note_sits_on_a_curve(figures, name):
     assert not labels_on_curves(figures[name])
+
+
+def overlapping_tick_labels(ax):
+    """Pairs of neighbouring x tick labels that overlap: level ones by their boxes, turned
+    ones (parallel strings) when the ticks are closer, across the text, than a line is high."""
+    fig = ax.figure
+    fig.canvas.draw()
+    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    out = []
+    for a, b in zip(labels, labels[1:], strict=False):
+        turn = np.deg2rad(a.get_rotation())
+        if turn == 0:
+            hit = a.get_window_extent().x1 > b.get_window_extent().x0
+        else:
+            step = abs(ax.transData.transform((b.get_position()[0], 0))[0]
+                       - ax.transData.transform((a.get_position()[0], 0))[0])
+            hit = step * np.sin(turn) < a.get_fontsize() * fig.dpi / 72
+        if hit:
+            out.append((a.get_text(), b.get_text()))
+    return out
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_tick_labels_overlap(figures, name):
+    """Five or six settings in a quarter of the text width (the logistic regression's sweeps)
+    do not fit side by side: such labels are turned."""
+    assert not [(ax.get_xlabel(), pair) for ax in figures[name].axes
+                for pair in overlapping_tick_labels(ax)]
 
 
 def test_the_checks_catch_small_print_and_a_legend_on_a_curve():
@@ -389,7 +433,7 @@ def test_factor_spanning_more_than_20x_is_on_log10_positions_with_0_a_decade_lef
     # error bars are one sd (in points) either side; a missing sd (one seed) draws none
     np.testing.assert_allclose(hi - y, [1, 0.2, 0.3, 0], atol=1e-9)
     np.testing.assert_allclose(y - lo, [1, 0.2, 0.3, 0], atol=1e-9)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "0.0001", "0.001", "0.01"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1e-4", "0.001", "0.01"]
     np.testing.assert_allclose(ax.get_xticks(), [-5, -4, -3, -2])
     assert ax.get_xlabel() == "l2 (log scale)" and ax.get_ylabel() == "validation accuracy (%)"
     base = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
