@@ -20,6 +20,7 @@ WIDE = 6.0  # inches: a full-width figure, leaving room for savefig's 0.1 in pad
 FONT = 8  # points: ticks, labels, legends and notes; 7 is the least a printed page allows
 OFF_SCALE = 10.0  # points: a sweep panel's y-axis stops this far below its best mean
 BOTTOM_MARKS = {"x": "diverged", "v": f"over {OFF_SCALE:g} points below the best"}
+MARKERS, HATCHES = "osD^v<>", ("", "///", "...", "xx")  # series apart in grey-scale print too
 STYLE = {key: FONT for key in ("font.size", "axes.labelsize", "axes.titlesize", "xtick.labelsize",
                                "ytick.labelsize", "legend.fontsize", "figure.titlesize")}
 
@@ -90,15 +91,13 @@ def plot_curves_pair(histories: dict, path=None):
             for ax, metric, scale in ((ax_loss, "loss", 1), (ax_acc, "acc", 100)):
                 if f"{part}_{metric}" in h:
                     ax.plot(epochs, scale * np.asarray(h[f"{part}_{metric}"], dtype=float),
-                            style, color=f"C{i}", marker="o", markersize=2.5, lw=1.2)
-    ax_loss.set_ylabel("cross-entropy loss")
-    ax_acc.set_ylabel("accuracy (%)")
-    for ax in (ax_loss, ax_acc):
-        ax.set_xlabel("epoch")
+                            style, color=f"C{i}", marker=MARKERS[i], markersize=3, lw=1.2)
+    for ax, label in ((ax_loss, "cross-entropy loss"), (ax_acc, "accuracy (%)")):
+        ax.set(xlabel="epoch", ylabel=label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     runs = [label for label in histories if label]
-    keys = [plt.Line2D([], [], color=f"C{i}", lw=2) for i in range(len(runs))]
+    keys = [plt.Line2D([], [], color=f"C{i}", marker=MARKERS[i]) for i in range(len(runs))]
     keys += [plt.Line2D([], [], color="0.3", ls=style) for style, _ in PARTS.values()]
     fig.legend(keys, [*runs, *(name for _, name in PARTS.values())],
                loc="outside upper center", ncols=len(keys))
@@ -169,7 +168,7 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
         shift = (i - (n_groups - 1) / 2) * 0.08 if categorical else 0.0
         bars = ax.errorbar(np.array([where[v] for v in shown[factor]]) + shift,
                            100 * shown["mean"], yerr=100 * shown["sd"].fillna(0), capsize=2,
-                           marker="o", markersize=3.5, lw=1, ls="none" if categorical else "-",
+                           marker=MARKERS[i], markersize=4, lw=1, ls="none" if categorical else "-",
                            label=None if hue is None else f"{hue_label or hue} {num(key)}")
         colour = bars.lines[0].get_color()
         marks += [("v", where[v] + shift, colour) for v in low[factor]]
@@ -275,7 +274,8 @@ def plot_per_class_accuracy(y_true, predictions: dict, path=None):
     width, ticks = 0.8 / len(predictions), np.arange(N_CLASSES)
     for i, (name, y_pred) in enumerate(predictions.items()):
         acc = 100 * per_class_accuracy(y_true, y_pred)
-        ax.bar(ticks + (i - (len(predictions) - 1) / 2) * width, acc, width, label=name)
+        ax.bar(ticks + (i - (len(predictions) - 1) / 2) * width, acc, width, label=name,
+               hatch=HATCHES[i], edgecolor="white")
     ax.set_xticks(ticks, CLASS_NAMES, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylabel("accuracy within class (%)")
     ax.set_ylim(0, 100)
