@@ -292,6 +292,15 @@ def test_print_size_style_leaves_the_callers_settings_and_interactive_mode():
     assert fig.texts == []
 
 
+def test_series_differ_by_more_than_colour_for_grey_scale_print(figures):
+    grid = figures["grid"].axes[0]
+    assert len({c.lines[0].get_marker() for c in grid.containers}) == len(grid.containers) == 3
+    runs = figures["dropout curves"].axes[0].get_lines()
+    assert runs[0].get_marker() != runs[2].get_marker()  # with and without dropout
+    bars = figures["per class"].axes[0].patches
+    assert len({bars[0].get_hatch(), bars[10].get_hatch()}) == 2  # one model plain, one hatched
+
+
 def test_learning_rate_panel_spans_the_informative_points_and_marks_the_rest():
     """The panel's y-axis stays within a few points of 0.01-0.3 (0.5 points apart), so their
     difference shows; 1 (42%) is a ▼ at the bottom edge and 3 and 10 are x's, not points."""
