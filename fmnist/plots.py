@@ -82,23 +82,26 @@ PARTS = {"train": ("-", "training"), "val": ("--", "validation")}
 
 @at_print_size
 def plot_curves_pair(histories: dict, path=None):
-    """Loss (left) and accuracy (right) by epoch of runs {label: history}, one colour per run:
-    training solid, validation dashed (if the history has it), the legend above both panels."""
+    """Loss (left) and accuracy (right) by epoch of runs {label: history}: a colour and marker
+    per run (one run: a colour per part), training solid, validation dashed; legend on top."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(WIDE, 2.6), layout="constrained")
+    one = len(histories) == 1
     for i, h in enumerate(histories.values()):
         epochs = h["epoch"] if "epoch" in h else np.arange(1, len(h["train_loss"]) + 1)
-        for part, (style, _) in PARTS.items():
+        for j, (part, (style, _)) in enumerate(PARTS.items()):
             for ax, metric, scale in ((ax_loss, "loss", 1), (ax_acc, "acc", 100)):
                 if f"{part}_{metric}" in h:
                     ax.plot(epochs, scale * np.asarray(h[f"{part}_{metric}"], dtype=float),
-                            style, color=f"C{i}", marker=MARKERS[i], markersize=3, lw=1.2)
+                            style, color=f"C{j if one else i}", marker=MARKERS[i],
+                            markersize=2.5, lw=1.2)
     for ax, label in ((ax_loss, "cross-entropy loss"), (ax_acc, "accuracy (%)")):
         ax.set(xlabel="epoch", ylabel=label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    runs = [label for label in histories if label]
+    runs = [] if one else list(histories)
     keys = [plt.Line2D([], [], color=f"C{i}", marker=MARKERS[i]) for i in range(len(runs))]
-    keys += [plt.Line2D([], [], color="0.3", ls=style) for style, _ in PARTS.values()]
+    keys += [plt.Line2D([], [], color=f"C{j}" if one else "0.3", ls=style)
+             for j, (style, _) in enumerate(PARTS.values())]
     fig.legend(keys, [*runs, *(name for _, name in PARTS.values())],
                loc="outside upper center", ncols=len(keys))
     return _save(fig, path)
@@ -131,9 +134,7 @@ def _positions(values) -> tuple[dict, list[str], bool]:
     or more (10 beside a 0, drawn one decade left of the smallest: log 0 does not exist), the
     values themselves for other numbers, evenly spaced categories otherwise."""
     vals = list(dict.fromkeys(values))
-    numeric = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-                  for v in vals)
-    if not numeric:
+    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in vals):
         return {v: i for i, v in enumerate(vals)}, [str(v) for v in vals], False
     pos = [v for v in vals if v > 0]
     if len(pos) >= 2 and max(pos) / min(pos) >= (10 if len(pos) < len(vals) else 16):
@@ -148,9 +149,8 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
                 baseline=None, hue_label: str | None = None, path=None):
     """Mean validation accuracy (%) ± one sd over seeds against one factor (`_positions`);
     `stats`: `over_seeds` rows (columns factor, mean, sd, diverged[, hue]). The y-axis shows
-    the settings within OFF_SCALE points of the best; lower ones are a ▼ at its bottom edge,
-    diverged ones an x. `baseline` (the factor's baseline value) is dotted. Categories are
-    not joined. Alone (no `ax`), it has its legend at the right."""
+    the settings within OFF_SCALE points of the best, lower ones are a ▼ at its bottom edge,
+    diverged ones an x; `baseline` is dotted. Alone (no `ax`), the legend is at the right."""
     standalone = ax is None
     fig, ax = (plt.subplots(figsize=(4.2, 2.6), layout="constrained") if standalone
                else (ax.figure, ax))
@@ -197,9 +197,8 @@ def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: st
 @at_print_size
 def plot_factors(stats_by_factor: dict, names: dict, baselines: dict, ncols: int = 3,
                  path=None):
-    """One `plot_factor` panel per factor, each with its own accuracy axis (a collapse in one
-    panel, such as a learning rate that is far too large, would flatten the others); one
-    legend for the marks at the panels' bottom edges, under them all."""
+    """One `plot_factor` panel per factor, each with its own accuracy axis (one panel's collapse
+    would flatten the others), and one legend for the marks at their bottom edges."""
     rows = -(-len(stats_by_factor) // ncols)
     fig, axes = plt.subplots(rows, ncols, figsize=(WIDE, 2.1 * rows + 0.45),
                              layout="constrained", squeeze=False)

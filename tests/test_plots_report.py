@@ -357,6 +357,7 @@ def test_history_plot_has_loss_and_accuracy_panels_with_accuracy_in_percent():
     np.testing.assert_allclose(acc_lines[0].get_ydata(), 100 * np.array(h["train_acc"]))
     np.testing.assert_allclose(acc_lines[1].get_ydata(), 100 * np.array(h["val_acc"]))
     assert [ln.get_linestyle() for ln in acc_lines] == ["-", "--"]
+    assert acc_lines[0].get_color() != acc_lines[1].get_color()  # noisy curves cross
     # the best validation epoch (4) is marked by a dotted line and named with its accuracy,
     # above the panel, where no curve passes
     marks = [ln for ln in ax_acc.get_lines() if ln.get_linestyle() == ":"]
