@@ -1,6 +1,6 @@
-"""The report's figures, one function each, returning a Figure at its printed size: at most
-TEXT_WIDTH wide, so printed unscaled with no text under 7 pt, legends and notes outside the
-plotting area, where no curve passes. Written (PNG, atomically) only when given a `path`."""
+"""The report's figures, one function each, returning a Figure at its printed size: narrower
+than the report's text (6.3 in), so printed unscaled with no text under 7 pt, legends and notes
+outside the plotting area, where no curve passes. Written (PNG) only when given a `path`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from fmnist._io import atomic_write
 from fmnist.analysis import confusion_matrix, num, per_class_accuracy
 from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES
 
-TEXT_WIDTH = 6.3  # inches: the report's text width (A4, 2.5 cm margins); wider figures shrink
-WIDE = 6.0  # inches: a full-width figure, leaving room for savefig's 0.1 in padding
+WIDE = 6.0  # inches: a full-width figure; savefig pads 0.1 in each side, the text is 6.3 wide
 FONT = 8  # points: ticks, labels, legends and notes; 7 is the least a printed page allows
 OFF_SCALE = 10.0  # points: a sweep panel's y-axis stops this far below its best mean
 BOTTOM_MARKS = {"x": "diverged", "v": f"over {OFF_SCALE:g} points below the best"}
