@@ -14,7 +14,6 @@ from tools.qmdrender.config import merged_metadata, normalize_authors
 from tools.qmdrender.document import Chunk, parse
 from tools.qmdrender.errors import RenderError
 from tools.qmdrender.outputs import OutputConverter
-from tools.qmdrender.typst_pdf import fix_math_symbols
 from tools.qmdrender.yamlio import YamlError, loads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,11 +124,6 @@ def test_labelled_equations_become_numbered_typst_and_others_stay():
     out = crossref.rewrite_equations(text, lambda tex: f"T[{tex}]")
     assert out.startswith("$$ a $$")
     assert '#math.equation(block: true, numbering: "(1)", $ T[b] $) <eq-b>' in out
-
-
-def test_math_symbol_renames_only_inside_math():
-    src = "A sect of text. $ a dot.circle b sect c times.circle d $"
-    assert fix_math_symbols(src) == "A sect of text. $ a dot.o b inter c times.o d $"
 
 
 # ---------------------------------------------------------------- outputs

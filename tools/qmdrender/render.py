@@ -35,8 +35,8 @@ from .fileio import atomic_write
 from .inline import InlineError, inline_markdown
 from .options import check_chunk_options
 from .outputs import OutputConverter
-from .pandoc import markdown_to_typst, math_to_typst
-from .typst_pdf import compile_pdf, fix_math_symbols
+from .pandoc import markdown_to_typst, math_to_typst, project_filters
+from .typst_pdf import compile_pdf
 
 TEMPLATE = Path(__file__).with_name("template.typ")
 FEATURES_TYP = Path(__file__).with_name("features.typ")  # callouts, subfigures (features.lua)
@@ -164,7 +164,12 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
         raise RenderError(f"{qmd}:{str(err).removeprefix('line ')}") from None
     body = [_raw_typst(FEATURES_TYP.read_text(encoding="utf-8")), *(p.text for p in pieces),
             _raw_typst(citations.typst_bibliography(bib, typst_root))]
-    markdown = crossref.rewrite_equations("\n\n".join(body), math_to_typst)
+    try:
+        filters = project_filters(meta, root, qmd.parent)
+    except RenderError as err:
+        raise RenderError(f"{root / '_quarto.yml'}: {err}") from None
+    markdown = crossref.rewrite_equations("\n\n".join(body),
+                                          lambda tex: math_to_typst(tex, filters))
     (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
     (build / "crossrefs.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
     metadata_file = build / "metadata.json"
@@ -172,8 +177,8 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
 
     typ_file = build / f"{qmd.stem}.typ"
     typst_source = markdown_to_typst(markdown, TEMPLATE, metadata_file,
-                                     citations.pandoc_args(bib))
-    typ_file.write_text(fix_math_symbols(typst_source), encoding="utf-8")
+                                     citations.pandoc_args(bib), filters)
+    typ_file.write_text(typst_source, encoding="utf-8")
     pdf_tmp = build / f"{qmd.stem}.pdf"
     for warning in compile_pdf(typ_file, pdf_tmp, typst_root):
         print(f"typst warning: {warning}", file=stream)

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typst
 
 from .errors import RenderError
-
-# Pandoc writes these names; current Typst renamed them (e.g. \odot, \cap, \otimes, \oplus).
-SYMBOL_RENAMES = [
-    (r"(?<![\w.])dot\.circle(?![\w])", "dot.o"),
-    (r"(?<![\w.])times\.circle(?![\w])", "times.o"),
-    (r"(?<![\w.])plus\.circle(?![\w])", "plus.o"),
-    (r"(?<![\w.])minus\.circle(?![\w])", "minus.o"),
-    (r"(?<![\w.])div\.circle(?![\w])", "div.o"),
-    (r"(?<![\w.])sect(?![\w])", "inter"),
-    (r"(?<![\w.])tack\.r\.double(?![\w])", "models"),
-]
-_MATH = re.compile(r"(?<!\\)\$(?:\\.|[^$\\])*\$", re.S)
-
-
-def fix_math_symbols(typst_source: str) -> str:
-    """Rename, inside `$...$` only, the symbols current Typst no longer knows."""
-    def fix(m):
-        text = m.group(0)
-        for pattern, new in SYMBOL_RENAMES:
-            text = re.sub(pattern, new, text)
-        return text
-    return _MATH.sub(fix, typst_source)
 
 
 def compile_pdf(typ_file: Path, pdf_file: Path, root: Path) -> list[str]:
