@@ -15,10 +15,10 @@ def pandoc_path() -> str:
     return str(pypandoc.get_pandoc_path())
 
 
-def run_pandoc(args: list[str], text: str) -> str:
+def run_pandoc(args: list[str], text: str, cwd: Path | None = None) -> str:
     """Run pandoc with `text` on stdin; return stdout; a failure raises `RenderError`."""
     proc = subprocess.run([pandoc_path(), *args], input=text, capture_output=True,
-                          text=True, encoding="utf-8")
+                          text=True, encoding="utf-8", cwd=cwd)
     if proc.returncode != 0:
         raise RenderError(f"pandoc {' '.join(args)} failed:\n{proc.stderr.strip()}")
     return proc.stdout
@@ -77,10 +77,12 @@ def _filter_args(filters: tuple[list[Path], list[Path]]) -> list[str]:
 
 def markdown_to_typst(markdown: str, template: Path, metadata_file: Path,
                       extra_args: list[str] = (),
-                      filters: tuple[list[Path], list[Path]] = ([], [])) -> str:
+                      filters: tuple[list[Path], list[Path]] = ([], []),
+                      cwd: Path | None = None) -> str:
+    """The document as Typst; Pandoc (and so each filter) runs in `cwd`."""
     return run_pandoc(["-f", MARKDOWN_IN, "-t", "typst", "--standalone",
                        f"--template={template}", f"--metadata-file={metadata_file}",
-                       *_filter_args(filters), "--wrap=preserve", *extra_args], markdown)
+                       *_filter_args(filters), "--wrap=preserve", *extra_args], markdown, cwd)
 
 
 def math_to_typst(tex: str, filters: tuple[list[Path], list[Path]] = ([], [])) -> str:

@@ -173,11 +173,13 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
     (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
     (build / "crossrefs.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
     metadata_file = build / "metadata.json"
-    metadata_file.write_text(json.dumps(template_metadata(meta), indent=1), encoding="utf-8")
+    # save-figures.lua finds the plots by their Typst paths, which start at `typst_root`
+    metadata = {**template_metadata(meta), "qmdrender-typst-root": str(typst_root)}
+    metadata_file.write_text(json.dumps(metadata, indent=1), encoding="utf-8")
 
     typ_file = build / f"{qmd.stem}.typ"
     typst_source = markdown_to_typst(markdown, TEMPLATE, metadata_file,
-                                     citations.pandoc_args(bib), filters)
+                                     citations.pandoc_args(bib), filters, qmd.parent)
     typ_file.write_text(typst_source, encoding="utf-8")
     pdf_tmp = build / f"{qmd.stem}.pdf"
     for warning in compile_pdf(typ_file, pdf_tmp, typst_root):
