@@ -173,8 +173,9 @@ def test_chunk_with_layout_ncol_becomes_a_figure_div_of_subfigures(tmp_path):
             "error": False, "label": "fig-p", "fig-cap": "Both.", "layout-ncol": 2,
             "fig-subcap": ["Left", "Right"], "fig-alt": ["A1", 'say "A2"']}
     md = conv.chunk_markdown(Chunk(0, 1, "plot()", opts), opts, [_png_output(), _png_output()])
-    assert md.startswith("::: {#fig-p layout-ncol=2}\n\n![Left](/figs/fig-p-1.png){#fig-p-1 ")
-    assert '![Right](/figs/fig-p-2.png){#fig-p-2 width=0.01in fig-alt="say \\"A2\\""}' in md
+    assert md.startswith("::: {#fig-p layout-ncol=2}\n\n"
+                         "![Left](/figs/fig-p-output-1.png){#fig-p-1 ")
+    assert '![Right](/figs/fig-p-output-2.png){#fig-p-2 width=0.01in fig-alt="say \\"A2\\""}' in md
     assert md.endswith("\n\nBoth.\n\n:::")
     with pytest.raises(RenderError, match="need 'label: fig-NAME' and 'fig-cap'"):
         bad = {**opts, "label": None}
