@@ -378,7 +378,7 @@ def test_make_render_quotes_a_path_with_a_space():
     proc = subprocess.run(["make", "-n", "render", "report", "QMD=my doc.qmd", "PY=python"],
                           cwd=ROOT, capture_output=True, text=True)
     assert 'tools.qmdrender "my doc.qmd"' in proc.stdout
-    assert 'quarto render "my doc.qmd"' in proc.stdout
+    assert '"$quarto" render "my doc.qmd"' in proc.stdout
 
 
 # ---------------------------------------------------------------- .qmd <-> .ipynb

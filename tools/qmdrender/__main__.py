@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .convert import ipynb_to_qmd, qmd_to_ipynb
+from .convert import check_overwrite, ipynb_to_qmd, qmd_to_ipynb, record_sync
 from .errors import RenderError
 from .fileio import atomic_write
 from .render import render
@@ -28,8 +28,11 @@ def convert(source: str, to: str, output: str | None) -> Path:
     except RenderError as err:
         raise RenderError(f"{src}:{str(err).removeprefix('line ')}") from None
     dest = Path(output) if output else src.with_suffix(f".{to}")
+    check_overwrite(src, text, dest)
     with atomic_write(dest, "w") as f:
         f.write(out_text)
+    if to == "qmd":
+        record_sync(src, out_text)
     return dest
 
 
