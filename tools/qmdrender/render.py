@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import blocks, citations, crossref, includes
 from .config import (
+    check_author_names,
     check_document_options,
     execute_defaults,
     figure_options,
@@ -100,6 +101,12 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
     for chunk in doc.chunks:
         check_chunk_options(chunk.options, qmd, chunk.line, warn)
     meta = merged_metadata(project, doc.meta)
+    check_author_names(meta, [root / "_quarto.yml", qmd])
+    for part in doc.parts:
+        if isinstance(part, Prose):
+            for line in crossref.lone_display_math(part.text):
+                warn(f"warning: {qmd}:{part.line + line - 1}: a `$$` with no closing `$$` in "
+                     "its paragraph is printed as is; close the equation, or write \\$\\$")
     defaults, figs = execute_defaults(meta), figure_options(meta)
     build = Path(build_dir).resolve() if build_dir else root / "_build" / qmd.stem
     build.mkdir(parents=True, exist_ok=True)
