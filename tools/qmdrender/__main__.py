@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -36,6 +37,17 @@ def convert(source: str, to: str, output: str | None) -> Path:
     return dest
 
 
+def os_error_line(err: OSError) -> str:
+    """A failed write (read-only folder, full disk, ...) as one line naming the file."""
+    where = err.filename or "a file"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{where}: no space left on the disk; free some space and render again"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"{where}: cannot write here ({err.strerror}); the project folder must be "
+                "writable: render in a writable copy of it")
+    return f"{where}: {err.strerror or err}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.qmdrender",
                                      description="Render a Quarto document to PDF without Quarto, "
@@ -54,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {convert(args.qmd, args.to, args.output)}", file=sys.stderr)
     except RenderError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
