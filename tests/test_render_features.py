@@ -316,3 +316,14 @@ def test_warnings_and_chunk_errors_in_an_included_file_name_that_file(tmp_path):
     assert f"warning: {part}:3: unknown chunk option 'fig-capp'" in proc.stderr
     assert f"{part}:11: chunk 2 (boom) (starting at line 8) failed: ZeroDivisionError" \
         in proc.stderr
+
+
+@pytest.mark.slow
+def test_callout_icons_are_quartos_font_awesome_characters(rendered):
+    """Quarto's Typst callouts show fa-info, fa-lightbulb, fa-exclamation-triangle,
+    fa-exclamation and fa-fire (Font Awesome 6): the same characters, before each title.
+    (Without that font no font here draws the lightbulb, U+F0EB: it leaves no text.)"""
+    first = rendered[1][0]
+    for icon, title in (("\uf129", "Callout title NOTETITLE"), ("\uf071", "Warning"),
+                        ("!", "Important"), ("\uf06d", "CAUTIONTITLE")):
+        assert f"{icon} {title}" in first, (icon, title)

@@ -186,7 +186,7 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
 
     typ_file = build / f"{qmd.stem}.typ"
     typst_source = markdown_to_typst(markdown, TEMPLATE, metadata_file,
-                                     citations.pandoc_args(bib), filters, qmd.parent)
+                                     citations.pandoc_args(bib), filters, output.parent)
     typ_file.write_text(typst_source, encoding="utf-8")
     pdf_tmp = build / f"{qmd.stem}.pdf"
     for warning in compile_pdf(typ_file, pdf_tmp, typst_root):

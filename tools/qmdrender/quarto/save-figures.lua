@@ -1,4 +1,4 @@
--- Copies each figure of the document to figures/<label>.<ext> beside it (fig-examples.svg,
+-- Copies each figure of the document to figures/<label>.<ext> beside its PDF (fig-examples.svg,
 -- ...; a chunk that draws several: fig-x-1.svg, fig-x-2.svg, as its subfigures are named),
 -- and removes the figures/fig-* files of earlier renders that the document no longer draws.
 -- Both renderers run it (filters: in _quarto.yml); both name a chunk's plot files
@@ -25,8 +25,8 @@ local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
--- Where the document is: Quarto's input file, else Pandoc's working directory (qmdrender
--- runs Pandoc in the document's folder).
+-- Where the PDF goes: beside Quarto's input file, else Pandoc's working directory (qmdrender
+-- runs Pandoc in the PDF's folder).
 local function base_dir()
   if quarto and quarto.doc and quarto.doc.input_file then
     return dirname(quarto.doc.input_file)
