@@ -75,3 +75,11 @@ def test_the_builtin_renderer_fills_figures_beside_the_document(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["fig-line.svg"]
     assert (tmp_path / "figures" / "fig-line.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_images_already_written_as_raw_typst_count_too(tmp_path):
+    """qmdrender's features.lua writes an image with fig-alt as raw Typst `image(...)`."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "fig-r-output-1.svg").write_text("<r>")
+    _pandoc(tmp_path, '`#box(image("p/fig-r-output-1.svg", alt: "x"))`{=typst}\n')
+    assert (tmp_path / "figures" / "fig-r.svg").read_text() == "<r>"

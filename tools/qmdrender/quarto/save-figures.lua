@@ -44,14 +44,22 @@ end
 
 local function save_figures(doc)
   local labels, files = {}, {}
-  doc:walk({ Image = function(img)
-    local name = img.src:match("([^/]+)$")
-    local label, ext = name:match("^(fig%-.+)%-output%-%d+%.(%w+)$")
+  local function add(src)
+    local label, ext = src:match("([^/]+)$"):match("^(fig%-.+)%-output%-%d+%.(%w+)$")
     if label then
       if not files[label] then table.insert(labels, label); files[label] = {} end
-      table.insert(files[label], { src = img.src, ext = ext })
+      table.insert(files[label], { src = src, ext = ext })
     end
-  end })
+  end
+  -- images, and image() calls that a filter already wrote as raw Typst (fig-alt)
+  doc:walk({
+    Image = function(img) add(img.src) end,
+    RawInline = function(raw)
+      if raw.format == "typst" then
+        for src in raw.text:gmatch('image%("([^"]+)"') do add(src) end
+      end
+    end,
+  })
   if #labels == 0 then return nil end
   local base = base_dir()
   local typst_root = doc.meta["qmdrender-typst-root"]
