@@ -81,3 +81,17 @@ def test_both_renderers_run_the_filter_listed_in_quarto_yml():
     pre, post = project_filters(config["format"]["typst"], ROOT, ROOT)
     assert pre == [] and post[0] == FILTER
     assert "fix_math_symbols" not in (ROOT / "tools/qmdrender/typst_pdf.py").read_text()
+
+
+def test_filters_are_ordered_around_quartos_own_and_must_be_lua_files(tmp_path):
+    from tools.qmdrender.errors import RenderError
+
+    for name in ("a.lua", "b.lua"):
+        (tmp_path / name).write_text("return {}\n")
+    assert project_filters({"filters": ["a.lua", "quarto", {"path": "b.lua"}]},
+                           tmp_path, tmp_path) == ([tmp_path / "a.lua"], [tmp_path / "b.lua"])
+    assert project_filters({"filters": ["a.lua", "b.lua"]}, tmp_path, tmp_path) == (
+        [tmp_path / "a.lua", tmp_path / "b.lua"], [])
+    for bad in ("missing.lua", "filter.py"):
+        with pytest.raises(RenderError, match=bad):
+            project_filters({"filters": [bad]}, tmp_path, tmp_path)

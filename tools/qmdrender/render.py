@@ -102,6 +102,10 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
         check_chunk_options(chunk.options, qmd, chunk.line, warn)
     meta = merged_metadata(project, doc.meta)
     check_author_names(meta, [root / "_quarto.yml", qmd])
+    try:
+        filters = project_filters(meta, root, qmd.parent)
+    except RenderError as err:
+        raise RenderError(f"{root / '_quarto.yml'}: {err}") from None
     for part in doc.parts:
         if isinstance(part, Prose):
             for line in crossref.lone_display_math(part.text):
@@ -171,10 +175,6 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
         raise RenderError(f"{qmd}:{str(err).removeprefix('line ')}") from None
     body = [_raw_typst(FEATURES_TYP.read_text(encoding="utf-8")), *(p.text for p in pieces),
             _raw_typst(citations.typst_bibliography(bib, typst_root))]
-    try:
-        filters = project_filters(meta, root, qmd.parent)
-    except RenderError as err:
-        raise RenderError(f"{root / '_quarto.yml'}: {err}") from None
     markdown = crossref.rewrite_equations("\n\n".join(body),
                                           lambda tex: math_to_typst(tex, filters))
     (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
