@@ -321,9 +321,19 @@ def test_warnings_and_chunk_errors_in_an_included_file_name_that_file(tmp_path):
 @pytest.mark.slow
 def test_callout_icons_are_quartos_font_awesome_characters(rendered):
     """Quarto's Typst callouts show fa-info, fa-lightbulb, fa-exclamation-triangle,
-    fa-exclamation and fa-fire (Font Awesome 6): the same characters, before each title.
-    (Without that font no font here draws the lightbulb, U+F0EB: it leaves no text.)"""
+    fa-exclamation and fa-fire in its Font Awesome 6 Free: the same characters in the same
+    font when `fontawesomefree` provides it; drawn stand-ins otherwise."""
+    from tools.qmdrender.typst_pdf import font_awesome_dir
+
     first = rendered[1][0]
-    for icon, title in (("\uf129", "Callout title NOTETITLE"), ("\uf071", "Warning"),
-                        ("!", "Important"), ("\uf06d", "CAUTIONTITLE")):
+    fonts = subprocess.run(["pdffonts", str(rendered[0])], capture_output=True,
+                           text=True).stdout
+    titles = ("Callout title NOTETITLE", "TIPTITLE from an attribute", "Warning", "Important",
+              "CAUTIONTITLE")
+    if font_awesome_dir() is None:
+        assert "FontAwesome" not in fonts and "\uf129" not in first
+        assert "i Callout title NOTETITLE" in first and "! Important" in first
+        return
+    assert "FontAwesome6Free-Solid" in fonts.replace(" ", "")
+    for icon, title in zip(("\uf129", "\uf0eb", "\uf071", "!", "\uf06d"), titles, strict=True):
         assert f"{icon} {title}" in first, (icon, title)
