@@ -364,6 +364,7 @@ def test_render_products_are_all_git_ignored():
                 "report.pdf", "report.typ", "report_files/figure-typst/f.svg", "report.ipynb",
                 "lr_pred.csv", "NN_pred.csv", "lr_pred.csv.quick", "report.pdf.quick",
                 "_build/report/report.typ", "figures/examples.svg", "314159265.zip",
+                "figures/fig-examples.svg", "tests/fixtures/figures/fig-line.svg",
                 "models/lr.npz"]
     proc = subprocess.run(["git", "check-ignore", "--no-index", "-v", "-n", *products],
                           cwd=ROOT, capture_output=True, text=True)
