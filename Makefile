@@ -36,13 +36,27 @@ data: venv
 figure: data
 	$(PY) -m fmnist figure
 
-report: data
-	@if [ "$(RENDERER)" != builtin ] && command -v quarto >/dev/null 2>&1; then \
-		echo "rendering '$(QMD)' with quarto (RENDERER=builtin to use tools/qmdrender)"; \
-		QUARTO_PYTHON="$(abspath $(PY))" quarto render "$(QMD)" --to typst; \
+# RENDERER=auto (the default): Quarto where it is on PATH, else tools/qmdrender;
+# RENDERER=quarto: Quarto, installed into .venv from PyPI (quarto-cli) when not on PATH;
+# RENDERER=builtin: tools/qmdrender. Both run the filters listed in _quarto.yml.
+define render_qmd
+	@renderer="$(RENDERER)"; \
+	if [ "$$renderer" = auto ]; then \
+		if command -v quarto >/dev/null 2>&1; then renderer=quarto; else renderer=builtin; fi; \
+	fi; \
+	if [ "$$renderer" = quarto ]; then \
+		quarto="$$($(PY) -m tools.qmdrender.get_quarto)" || exit 1; \
+		echo "rendering '$(1)' with $$quarto (RENDERER=builtin to use tools/qmdrender)"; \
+		QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render "$(1)" --to typst || exit 1; \
+	elif [ "$$renderer" = builtin ]; then \
+		$(PY) -m tools.qmdrender "$(1)" || exit 1; \
 	else \
-		$(PY) -m tools.qmdrender "$(QMD)"; \
+		echo "error: RENDERER=$$renderer: use auto, quarto or builtin" >&2; exit 1; \
 	fi
+endef
+
+report: data
+	$(call render_qmd,$(QMD))
 	@for f in "$(QMD:.qmd=.pdf)" lr_pred.csv NN_pred.csv; do \
 		if [ -f "$$f" ]; then \
 			echo "$$f: $(CURDIR)/$$f$$( [ -f "$$f.quick" ] && echo ' (quick mode)')"; \
@@ -51,8 +65,8 @@ report: data
 	@$(PY) -m tools.claims "$(QMD)"
 
 render: venv
-	$(PY) -m tools.qmdrender "$(QMD)"
-	@$(PY) -m tools.claims "$(QMD)"
+	$(call render_qmd,$(QMD))
+	@if [ -f "$(basename $(QMD)).claims.json" ]; then $(PY) -m tools.claims "$(QMD)"; fi
 
 submission: venv
 	$(PY) -m tools.submission

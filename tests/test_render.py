@@ -14,7 +14,6 @@ from tools.qmdrender.config import merged_metadata, normalize_authors
 from tools.qmdrender.document import Chunk, parse
 from tools.qmdrender.errors import RenderError
 from tools.qmdrender.outputs import OutputConverter
-from tools.qmdrender.typst_pdf import fix_math_symbols
 from tools.qmdrender.yamlio import YamlError, loads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,11 +124,6 @@ def test_labelled_equations_become_numbered_typst_and_others_stay():
     out = crossref.rewrite_equations(text, lambda tex: f"T[{tex}]")
     assert out.startswith("$$ a $$")
     assert '#math.equation(block: true, numbering: "(1)", $ T[b] $) <eq-b>' in out
-
-
-def test_math_symbol_renames_only_inside_math():
-    src = "A sect of text. $ a dot.circle b sect c times.circle d $"
-    assert fix_math_symbols(src) == "A sect of text. $ a dot.o b inter c times.o d $"
 
 
 # ---------------------------------------------------------------- outputs
@@ -370,6 +364,7 @@ def test_render_products_are_all_git_ignored():
                 "report.pdf", "report.typ", "report_files/figure-typst/f.svg", "report.ipynb",
                 "lr_pred.csv", "NN_pred.csv", "lr_pred.csv.quick", "report.pdf.quick",
                 "_build/report/report.typ", "figures/examples.svg", "314159265.zip",
+                "figures/fig-examples.svg", "tests/fixtures/figures/fig-line.svg",
                 "models/lr.npz"]
     proc = subprocess.run(["git", "check-ignore", "--no-index", "-v", "-n", *products],
                           cwd=ROOT, capture_output=True, text=True)
@@ -384,7 +379,7 @@ def test_make_render_quotes_a_path_with_a_space():
     proc = subprocess.run(["make", "-n", "render", "report", "QMD=my doc.qmd", "PY=python"],
                           cwd=ROOT, capture_output=True, text=True)
     assert 'tools.qmdrender "my doc.qmd"' in proc.stdout
-    assert 'quarto render "my doc.qmd"' in proc.stdout
+    assert '"$quarto" render "my doc.qmd"' in proc.stdout
 
 
 # ---------------------------------------------------------------- .qmd <-> .ipynb
@@ -417,3 +412,38 @@ def test_cli_converts_beside_the_file(tmp_path):
     assert main(["--to", "qmd", str(tmp_path / "doc.ipynb"), "-o", str(tmp_path / "b.qmd")]) == 0
     assert (tmp_path / "b.qmd").read_text() == qmd.read_text()
     assert main(["--to", "qmd", str(qmd)]) == 1  # wrong input kind: a clear error
+
+
+# ---------------------------------------------------------------- issue 20, point 7
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("Costs $$5 each.\n", [1]),                                   # a lone $$
+    ("Intro.\n\n$$\na + b\n\nNext paragraph.\n", [3]),            # closed only after a blank
+    ("$$ a $$ and\n$$\nb\n$$\n", []),                             # display math, one or many lines
+    ("`$$` and\n\n```\n$$\n```\n\nand \\$\\$ escaped.\n", []),    # code and escapes
+    ("$$ a $$ $$ b\n\nc $$\n", [1, 3]),
+])
+def test_lone_display_math_delimiters_are_found_with_their_line(text, lines):
+    assert crossref.lone_display_math(text) == lines
+
+
+@pytest.mark.slow
+def test_a_lone_display_math_delimiter_warns_with_its_qmd_line(tmp_path):
+    qmd = tmp_path / "doc.qmd"
+    qmd.write_text("---\ntitle: T\n---\n\nIt costs $$5 a month.\n\n$$ a = b $$\n")
+    proc = _render_cli(qmd)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: {qmd}:5:")
+
+
+def test_a_reference_in_an_author_name_stops_pointing_at_quarto_yml(tmp_path):
+    (tmp_path / "_quarto.yml").write_text('author:\n  - name: "Jane @fig-x Doe"\n'
+                                          '    id: "1"\n')
+    qmd = tmp_path / "doc.qmd"
+    qmd.write_text("---\ntitle: T\n---\n\nText.\n")
+    proc = _render_cli(qmd)
+    assert proc.returncode == 1
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {tmp_path / '_quarto.yml'}:2:")
+    assert "_build" not in proc.stderr

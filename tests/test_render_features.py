@@ -173,8 +173,9 @@ def test_chunk_with_layout_ncol_becomes_a_figure_div_of_subfigures(tmp_path):
             "error": False, "label": "fig-p", "fig-cap": "Both.", "layout-ncol": 2,
             "fig-subcap": ["Left", "Right"], "fig-alt": ["A1", 'say "A2"']}
     md = conv.chunk_markdown(Chunk(0, 1, "plot()", opts), opts, [_png_output(), _png_output()])
-    assert md.startswith("::: {#fig-p layout-ncol=2}\n\n![Left](/figs/fig-p-1.png){#fig-p-1 ")
-    assert '![Right](/figs/fig-p-2.png){#fig-p-2 width=0.01in fig-alt="say \\"A2\\""}' in md
+    assert md.startswith("::: {#fig-p layout-ncol=2}\n\n"
+                         "![Left](/figs/fig-p-output-1.png){#fig-p-1 ")
+    assert '![Right](/figs/fig-p-output-2.png){#fig-p-2 width=0.01in fig-alt="say \\"A2\\""}' in md
     assert md.endswith("\n\nBoth.\n\n:::")
     with pytest.raises(RenderError, match="need 'label: fig-NAME' and 'fig-cap'"):
         bad = {**opts, "label": None}
@@ -315,3 +316,24 @@ def test_warnings_and_chunk_errors_in_an_included_file_name_that_file(tmp_path):
     assert f"warning: {part}:3: unknown chunk option 'fig-capp'" in proc.stderr
     assert f"{part}:11: chunk 2 (boom) (starting at line 8) failed: ZeroDivisionError" \
         in proc.stderr
+
+
+@pytest.mark.slow
+def test_callout_icons_are_quartos_font_awesome_characters(rendered):
+    """Quarto's Typst callouts show fa-info, fa-lightbulb, fa-exclamation-triangle,
+    fa-exclamation and fa-fire in its Font Awesome 6 Free: the same characters in the same
+    font when `fontawesomefree` provides it; drawn stand-ins otherwise."""
+    from tools.qmdrender.typst_pdf import font_awesome_dir
+
+    first = rendered[1][0]
+    fonts = subprocess.run(["pdffonts", str(rendered[0])], capture_output=True,
+                           text=True).stdout
+    titles = ("Callout title NOTETITLE", "TIPTITLE from an attribute", "Warning", "Important",
+              "CAUTIONTITLE")
+    if font_awesome_dir() is None:
+        assert "FontAwesome" not in fonts and "\uf129" not in first
+        assert "i Callout title NOTETITLE" in first and "! Important" in first
+        return
+    assert "FontAwesome6Free-Solid" in fonts.replace(" ", "")
+    for icon, title in zip(("\uf129", "\uf0eb", "\uf071", "!", "\uf06d"), titles, strict=True):
+        assert f"{icon} {title}" in first, (icon, title)

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
-from .convert import ipynb_to_qmd, qmd_to_ipynb
+from .convert import check_overwrite, ipynb_to_qmd, qmd_to_ipynb, record_sync
 from .errors import RenderError
 from .fileio import atomic_write
 from .render import render
@@ -28,9 +29,23 @@ def convert(source: str, to: str, output: str | None) -> Path:
     except RenderError as err:
         raise RenderError(f"{src}:{str(err).removeprefix('line ')}") from None
     dest = Path(output) if output else src.with_suffix(f".{to}")
+    check_overwrite(src, text, dest)
     with atomic_write(dest, "w") as f:
         f.write(out_text)
+    if to == "qmd":
+        record_sync(src, out_text)
     return dest
+
+
+def os_error_line(err: OSError) -> str:
+    """A failed write (read-only folder, full disk, ...) as one line naming the file."""
+    where = err.filename or "a file"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{where}: no space left on the disk; free some space and render again"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"{where}: cannot write here ({err.strerror}); the project folder must be "
+                "writable: render in a writable copy of it")
+    return f"{where}: {err.strerror or err}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {convert(args.qmd, args.to, args.output)}", file=sys.stderr)
     except RenderError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

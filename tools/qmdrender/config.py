@@ -135,6 +135,26 @@ def format_date(value, date_format: str = "long", today: datetime.date | None = 
     return _DATE_TOKENS.sub(lambda m: values.get(m.group(0), m.group(0)[1:-1]), pattern)
 
 
+_AT_NAME = re.compile(r"(?<![\w\\])@[\w-]")
+
+
+def check_author_names(meta: dict, files: list[Path]) -> None:
+    """Stop, naming the file and line, on an author name with `@label`: Pandoc reads it as a
+    citation or cross-reference and Typst fails inside the build folder."""
+    for author in normalize_authors(meta.get("author", meta.get("authors"))):
+        if not _AT_NAME.search(author["name"]):
+            continue
+        where = str(files[0])
+        for path in files:
+            lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+            hit = next((i for i, ln in enumerate(lines, 1) if author["name"] in ln), None)
+            if hit:
+                where = f"{path}:{hit}"
+                break
+        raise RenderError(f"{where}: the author name {author['name']!r} holds '@', which "
+                          "Pandoc reads as a reference; write '\\@' for a literal @")
+
+
 def template_metadata(meta: dict) -> dict:
     """The variables typst-show.typ reads, named and shaped as Quarto passes them."""
     out = {k: meta[k] for k in ("title", "subtitle", "abstract", "lang")

@@ -7,7 +7,10 @@ blank lines that differ from the usual one between blocks are recorded in the ce
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from pathlib import Path
 
 from .document import _EXEC_INFO, _FENCE
 from .errors import RenderError
@@ -93,9 +96,59 @@ def qmd_to_ipynb(text: str) -> str:
     nb = {"cells": cells, "metadata": {"kernelspec": _KERNELSPEC,
                                        "language_info": {"name": "python"}},
           "nbformat": 4, "nbformat_minor": 5}
+    nb["metadata"]["qmdrender"] = {"source_sha256": _sha(text)}  # what it was made from
     if not final_newline:
-        nb["metadata"]["qmdrender"] = {"final_newline": False}
+        nb["metadata"]["qmdrender"]["final_newline"] = False
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _made_from(nb_text: str) -> str | None:
+    """The sha256 of the .qmd text the notebook was made from (or last synced with)."""
+    try:
+        return json.loads(nb_text).get("metadata", {}).get("qmdrender", {}).get("source_sha256")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+
+
+def check_overwrite(src: Path, src_text: str, dest: Path) -> None:
+    """Stop (RenderError, one line) before converting `src` over `dest` would lose `dest`'s
+    edits: `dest` is newer than `src`, or changed since the two were last in step (the
+    notebook records the sha256 of the .qmd it was made from). Same content is no loss."""
+    if not dest.exists():
+        return
+    dest_text = dest.read_text(encoding="utf-8")
+    to_qmd = dest.suffix == ".qmd"
+    nb_text = src_text if to_qmd else dest_text
+    qmd_text = dest_text if to_qmd else src_text
+    try:
+        as_qmd = ipynb_to_qmd(nb_text)
+    except RenderError:
+        as_qmd = None
+    if as_qmd == qmd_text:
+        return
+    back = f"python -m tools.qmdrender --to {'ipynb' if to_qmd else 'qmd'} {dest}"
+    keep = f"run `{back}` to carry its edits over, or delete {dest} to convert anew"
+    if dest.stat().st_mtime > src.stat().st_mtime:
+        raise RenderError(f"{dest} is newer than {src} and differs from it: not overwritten; "
+                          + keep)
+    record = _made_from(nb_text)
+    edited = record is not None and record != _sha(qmd_text if to_qmd else as_qmd or "")
+    if edited:
+        raise RenderError(f"{dest} holds edits {src} lacks (it changed since the two were in "
+                          "step): not overwritten; " + keep)
+
+
+def record_sync(nb: Path, qmd_text: str) -> None:
+    """Note in notebook `nb` that it is now in step with `qmd_text` (keeping its mtime)."""
+    stat = nb.stat()
+    data = json.loads(nb.read_text(encoding="utf-8"))
+    data.setdefault("metadata", {}).setdefault("qmdrender", {})["source_sha256"] = _sha(qmd_text)
+    nb.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.utime(nb, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def _count_blank(lines: list[str]) -> int:

@@ -219,3 +219,29 @@ def rewrite_equations(text: str, to_typst) -> str:
     return "".join(run if is_code else DISPLAY_MATH.sub(lambda m: _typst_equation(m, to_typst),
                                                         run)
                    for is_code, run in split_code(text))
+
+
+_DOLLARS = re.compile(r"\\\$|\$\$|\n[ \t]*\n")
+
+
+def lone_display_math(text: str) -> list[int]:
+    """The 1-based lines of `$$` with no partner in the same paragraph: Pandoc prints such a
+    `$$` as is (Quarto too, without a warning)."""
+    lone: list[int] = []
+    open_at = None  # offset of an unclosed $$
+    offset = 0
+    for is_code, run in split_code(text):
+        if is_code and _FENCE.match(run) and open_at is not None:  # a code block ends it
+            lone.append(open_at)
+            open_at = None
+        if not is_code:
+            for m in _DOLLARS.finditer(run):
+                if m.group(0) == "$$":
+                    open_at = offset + m.start() if open_at is None else None
+                elif m.group(0).startswith("\n") and open_at is not None:
+                    lone.append(open_at)
+                    open_at = None
+        offset += len(run)
+    if open_at is not None:
+        lone.append(open_at)
+    return [text.count("\n", 0, at) + 1 for at in lone]

@@ -124,7 +124,7 @@ class OutputConverter:
                     table_blocks.append(len(blocks) - 1)
             elif "image/svg+xml" in data or "image/png" in data:
                 n_images += 1
-                name = f"{label or f'chunk-{chunk.index + 1}'}-{n_images}"
+                name = f"{label or f'cell-{chunk.index + 1}'}-output-{n_images}"  # Quarto's names
                 if "image/svg+xml" in data:
                     svg = data["image/svg+xml"]
                     path = self.figures_dir / f"{name}.svg"

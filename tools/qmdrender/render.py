@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import blocks, citations, crossref, includes
 from .config import (
+    check_author_names,
     check_document_options,
     execute_defaults,
     figure_options,
@@ -35,8 +36,8 @@ from .fileio import atomic_write
 from .inline import InlineError, inline_markdown
 from .options import check_chunk_options
 from .outputs import OutputConverter
-from .pandoc import markdown_to_typst, math_to_typst
-from .typst_pdf import compile_pdf, fix_math_symbols
+from .pandoc import markdown_to_typst, math_to_typst, project_filters
+from .typst_pdf import compile_pdf
 
 TEMPLATE = Path(__file__).with_name("template.typ")
 FEATURES_TYP = Path(__file__).with_name("features.typ")  # callouts, subfigures (features.lua)
@@ -100,6 +101,16 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
     for chunk in doc.chunks:
         check_chunk_options(chunk.options, qmd, chunk.line, warn)
     meta = merged_metadata(project, doc.meta)
+    check_author_names(meta, [root / "_quarto.yml", qmd])
+    try:
+        filters = project_filters(meta, root, qmd.parent)
+    except RenderError as err:
+        raise RenderError(f"{root / '_quarto.yml'}: {err}") from None
+    for part in doc.parts:
+        if isinstance(part, Prose):
+            for line in crossref.lone_display_math(part.text):
+                warn(f"warning: {qmd}:{part.line + line - 1}: a `$$` with no closing `$$` in "
+                     "its paragraph is printed as is; close the equation, or write \\$\\$")
     defaults, figs = execute_defaults(meta), figure_options(meta)
     build = Path(build_dir).resolve() if build_dir else root / "_build" / qmd.stem
     build.mkdir(parents=True, exist_ok=True)
@@ -164,16 +175,19 @@ def _render(qmd: Path, doc, source_map: includes.SourceMap, output, build_dir,
         raise RenderError(f"{qmd}:{str(err).removeprefix('line ')}") from None
     body = [_raw_typst(FEATURES_TYP.read_text(encoding="utf-8")), *(p.text for p in pieces),
             _raw_typst(citations.typst_bibliography(bib, typst_root))]
-    markdown = crossref.rewrite_equations("\n\n".join(body), math_to_typst)
+    markdown = crossref.rewrite_equations("\n\n".join(body),
+                                          lambda tex: math_to_typst(tex, filters))
     (build / f"{qmd.stem}.md").write_text(markdown, encoding="utf-8")
     (build / "crossrefs.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
     metadata_file = build / "metadata.json"
-    metadata_file.write_text(json.dumps(template_metadata(meta), indent=1), encoding="utf-8")
+    # save-figures.lua finds the plots by their Typst paths, which start at `typst_root`
+    metadata = {**template_metadata(meta), "qmdrender-typst-root": str(typst_root)}
+    metadata_file.write_text(json.dumps(metadata, indent=1), encoding="utf-8")
 
     typ_file = build / f"{qmd.stem}.typ"
     typst_source = markdown_to_typst(markdown, TEMPLATE, metadata_file,
-                                     citations.pandoc_args(bib))
-    typ_file.write_text(fix_math_symbols(typst_source), encoding="utf-8")
+                                     citations.pandoc_args(bib), filters, output.parent)
+    typ_file.write_text(typst_source, encoding="utf-8")
     pdf_tmp = build / f"{qmd.stem}.pdf"
     for warning in compile_pdf(typ_file, pdf_tmp, typst_root):
         print(f"typst warning: {warning}", file=stream)
