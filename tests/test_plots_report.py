@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from fmnist import plots  # noqa: E402
-from fmnist.analysis import per_class_accuracy  # noqa: E402
+from fmnist.verdicts import per_class_accuracy  # noqa: E402
 from fmnist.data import CLASS_NAMES  # noqa: E402
 from fmnist.plots import (  # noqa: E402
     plot_activations,
