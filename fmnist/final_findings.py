@@ -10,7 +10,7 @@ from fmnist import analysis as A
 from fmnist.experiments import Results
 from fmnist.findings import MODEL_NAMES, NAMES, _finished, n_val, ranking_sentence
 from fmnist.outcomes import aims_sentence, hardest_classes_sentence
-from fmnist.sweeps import best_config_id, over_seeds
+from fmnist.plans import best_config_id, over_seeds
 
 VARIANTS = {"final": "the searched recipe", "no_dropout": "without dropout",
             "no_augmentation": "without flips", "no_momentum_schedule":
@@ -107,7 +107,7 @@ def ablation_sentence(st: pd.DataFrame) -> str:
 
 def dropout_histories(results: Results) -> dict[str, pd.DataFrame]:
     """Seed 0's curves of the searched recipe with and without dropout (from the ablation)."""
-    from fmnist.sweeps import history
+    from fmnist.experiments import history
 
     df = results.nn_ablation
     out = {}

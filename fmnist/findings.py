@@ -10,7 +10,7 @@ import pandas as pd
 
 from fmnist import analysis as A
 from fmnist.experiments import Results
-from fmnist.sweeps import best_config_id, over_seeds
+from fmnist.plans import best_config_id, over_seeds
 
 NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
          "lr": "learning rate", "l2": "L2 coefficient", "l1": "L1 coefficient",

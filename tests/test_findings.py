@@ -17,8 +17,7 @@ from fmnist import final_findings as Ff
 from fmnist import findings as Fd
 from fmnist import outcomes as Oc
 from fmnist.experiments import BestModel, Results
-from fmnist.plans import FULL_PLAN
-from fmnist.sweeps import over_seeds
+from fmnist.plans import FULL_PLAN, over_seeds
 
 N_VAL = 5600  # binomial SE at 85%: 0.48 points
 NAN = float("nan")
