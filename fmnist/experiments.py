@@ -31,23 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fmnist import plans
 from fmnist._io import atomic_write, write_predictions
 from fmnist.data import DataError, default_data_dir, load_test, load_train
 from fmnist.models import MODELS, load_model
-from fmnist.plans import (
-    DataSpec,
-    Plan,
-    best_config,
-    best_config_id,
-    nn_search,
-    over_seeds,
-    plan,
-    quick_enabled,
-    summary,
-    sweeps,
-    variants,
-    with_seeds,
-)
+from fmnist.plans import DataSpec, Plan, best_config, best_config_id, over_seeds, summary
 from fmnist.training import HISTORY_KEYS, TrainingDiverged
 
 PREDICTION_FILES = {"logreg": "lr_pred.csv", "nn": "NN_pred.csv"}  # names set by the exercise
@@ -62,18 +50,14 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
                          "BLIS_NUM_THREADS")
 
 
-def quick_marker(path) -> Path:
-    """`F.quick`, beside an output F made in quick mode (`make submission` refuses it)."""
-    return Path(path).with_name(Path(path).name + ".quick")
-
-
 def mark_quick(path, quick: bool) -> None:
-    """Make `F.quick` exist exactly when the output F was made in quick mode."""
+    """Make `F.quick` exist beside an output F exactly when F was made in quick mode
+    (`make submission` refuses while one exists)."""
     if quick:
-        with atomic_write(quick_marker(path), "w") as f:
+        with atomic_write(f"{path}.quick", "w") as f:
             f.write(QUICK_NOTE)
     else:
-        quick_marker(path).unlink(missing_ok=True)
+        Path(f"{path}.quick").unlink(missing_ok=True)
 
 
 def workers() -> int:
@@ -106,10 +90,7 @@ def source_hash(folder: Path = PACKAGE_DIR) -> str:
     return h.hexdigest()
 
 
-@functools.cache
-def code_hash() -> str:
-    """`source_hash()` once per process (an edit during a run does not split its keys)."""
-    return source_hash()
+code_hash = functools.cache(source_hash)  # once per process: an edit mid-run splits no keys
 
 
 def canonical(obj) -> str:
@@ -131,18 +112,15 @@ def read_entry(folder: Path, key: str, need_model: bool = False) -> dict:
     """The validated entry of `key`; CacheError if it cannot be trusted."""
     try:
         entry = json.loads((Path(folder) / f"{key}.json").read_text())
-        checksum, hist = entry.pop("checksum"), entry["history"]
-        lengths = {len(hist[c]) for c in HISTORY_KEYS}
+        checksum = entry.pop("checksum")
     except FileNotFoundError:
         raise CacheError("missing") from None
     except (ValueError, KeyError, AttributeError, TypeError, OSError) as err:
         raise CacheError(f"unreadable ({type(err).__name__})") from None
     if hashlib.sha256(canonical(entry).encode()).hexdigest() != checksum:
         raise CacheError("checksum mismatch")
-    if entry.get("format") != FORMAT or entry.get("key") != key:
-        raise CacheError("written for another key or format")
-    if len(lengths) > 1 or (entry["status"] == "ok" and not hist["epoch"]):
-        raise CacheError("history incomplete")
+    if entry.get("key") != key:
+        raise CacheError("written for another key")
     model = Path(folder) / f"{key}.npz"
     if need_model and entry["status"] == "ok" and (
             not model.exists() or entry.get("model_sha256") != _sha256(model)):
@@ -159,12 +137,9 @@ def _fit(kind: str, config: dict, spec: DataSpec, key: str, folder: str, keep_mo
         model.fit(X_tr, y_tr, X_val, y_val)
     except TrainingDiverged as err:
         status, message = "diverged", str(err)
-    hist = {k: [float(x) for x in getattr(model, "history_", {}).get(k, [])]
-            for k in HISTORY_KEYS}
-    hist["epoch"] = [int(x) for x in hist["epoch"]]
-    entry = dict(format=FORMAT, key=key, kind=kind, config=config, status=status,
-                 message=message, history=hist, seconds=time.perf_counter() - t0, **meta,
-                 model_sha256=None)
+    hist = {k: list(getattr(model, "history_", {}).get(k, [])) for k in HISTORY_KEYS}
+    entry = dict(key=key, kind=kind, config=config, status=status, message=message,
+                 history=hist, seconds=time.perf_counter() - t0, **meta, model_sha256=None)
     if keep_model and status == "ok":
         model.save(Path(folder) / f"{key}.npz")
         entry["model_sha256"] = _sha256(Path(folder) / f"{key}.npz")
@@ -189,8 +164,8 @@ def handling(handler, *signums):
 
 
 def _stoppable(fn):
-    """`fn` with SIGTERM and SIGINT raising KeyboardInterrupt (even in a kernel that ignores
-    SIGINT), so that both stop it cleanly."""
+    """`fn` with SIGTERM and SIGINT (even in a kernel that ignores it) raising
+    KeyboardInterrupt: both stop it cleanly."""
     @functools.wraps(fn)
     def stoppable(*args, **kwargs):
         with handling(signal.default_int_handler, signal.SIGINT, signal.SIGTERM):
@@ -311,11 +286,11 @@ class Context:
     def create(cls, quick: bool | None = None, data_dir=None, cache=None,
                progress: bool = True) -> Context:
         """Defaults: FMNIST_QUICK, $FMNIST_DATA_DIR or data/, $FMNIST_CACHE_DIR or .cache/."""
-        quick = quick_enabled(quick)
+        quick = plans.quick_enabled(quick)
         workers()  # a bad FMNIST_WORKERS stops here, before any training
         root = Path(os.environ.get("FMNIST_CACHE_DIR") or ".cache")
         cache = Path(cache) if cache else root / ("experiments-quick" if quick else "experiments")
-        return cls(quick, plan(quick), Path(data_dir or default_data_dir()), cache, progress)
+        return cls(quick, plans.plan(quick), Path(data_dir or default_data_dir()), cache, progress)
 
     def spec(self, search: bool) -> DataSpec:
         """The arrays of a run: the search subset (`search`) or the whole training part."""
@@ -328,7 +303,7 @@ class Context:
         """Each configuration with every seed: one row per (configuration, seed); `config_id`
         indexes `df.attrs["configs"]`."""
         seeds = self.plan.seeds
-        df = run_sweep(kind, with_seeds(configs, seeds), self.spec(search), self.cache,
+        df = run_sweep(kind, plans.with_seeds(configs, seeds), self.spec(search), self.cache,
                        keep_models=keep_models, label=label, base=base, quick=self.quick,
                        progress=self.progress)
         df.insert(0, "config_id", [i // len(seeds) for i in range(len(df))])
@@ -396,14 +371,14 @@ def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: di
 @_stoppable
 def run_all(ctx: Context) -> Results:
     """Every experiment of the report, each run trained once (cached), returned together."""
-    p, planned = ctx.plan, sweeps(ctx.plan)
+    p, planned = ctx.plan, plans.sweeps(ctx.plan)
     lr_runs, logreg = _sweeps(ctx, "logreg", planned["logreg"], p.logreg_base, "logreg sweeps")
     _, nn = _sweeps(ctx, "nn", planned["nn"], p.nn_base, "nn sweeps")
     logreg_finals, best_logreg = _finals(
-        ctx, "logreg", variants(best_config(lr_runs), p.logreg_final), "logreg final")
-    search = ctx.sweep("nn", nn_search(p), "nn final search", base=p.nn_final_base)
+        ctx, "logreg", plans.variants(best_config(lr_runs), p.logreg_final), "logreg final")
+    search = ctx.sweep("nn", plans.nn_search(p), "nn final search", base=p.nn_final_base)
     chosen = best_config(search)
-    ablation = variants(chosen, {"final": {}, **p.nn_ablation})
+    ablation = plans.variants(chosen, {"final": {}, **p.nn_ablation})
     nn_ablation = ctx.sweep("nn", list(ablation.values()), "nn ablation", base=chosen)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
     # the best mean of the search and the ablation: a variant may beat the searched recipe
@@ -442,7 +417,7 @@ def remake_predictions(ctx: Context, out=".") -> dict[str, Path]:
             raise DataError(f"{model_path}: no saved model; run `python -m fmnist experiments` "
                             "first (it trains and saves both models)")
         written[kind] = write_predictions(Path(out) / name, load_model(model_path).predict(X_test))
-        mark_quick(written[kind], quick_marker(model_path).exists())
+        mark_quick(written[kind], Path(f"{model_path}.quick").exists())
     return written
 
 

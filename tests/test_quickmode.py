@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist.experiments import mark_quick, quick_marker
+from fmnist.experiments import mark_quick
 from fmnist.plans import quick_enabled
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fmnist"
@@ -37,14 +37,14 @@ def test_an_explicit_choice_beats_the_environment(monkeypatch):
 def test_markers_appear_and_disappear(tmp_path):
     f = tmp_path / "lr_pred.csv"
     f.write_text("1\n")
-    assert quick_marker(f) == tmp_path / "lr_pred.csv.quick"
-    assert not quick_marker(f).exists()
+    marker = tmp_path / "lr_pred.csv.quick"
+    assert not marker.exists()
     mark_quick(f, quick=True)
-    assert quick_marker(f).exists()
+    assert marker.exists()
     assert "quick mode" in (tmp_path / "lr_pred.csv.quick").read_text()
     mark_quick(f, quick=True)  # idempotent
     mark_quick(f, quick=False)
-    assert not quick_marker(f).exists()
+    assert not marker.exists()
     mark_quick(f, quick=False)  # no marker to remove: fine
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_pred.csv"]
 
