@@ -33,31 +33,19 @@ import pandas as pd
 
 from fmnist import plans
 from fmnist._io import atomic_write, write_predictions
-from fmnist.data import DataError, default_data_dir, load_test, load_train
+from fmnist.data import DataError, load_test, load_train
 from fmnist.models import MODELS, load_model
-from fmnist.plans import DataSpec, Plan, best_config, best_config_id, over_seeds, summary
+from fmnist.plans import Context, DataSpec, mark_quick, summary
 from fmnist.training import HISTORY_KEYS, TrainingDiverged
 
 PREDICTION_FILES = {"logreg": "lr_pred.csv", "nn": "NN_pred.csv"}  # names set by the exercise
 MODEL_FILES = {"logreg": "models/logreg.npz", "nn": "models/nn.npz"}
-QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
-              "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")
 FORMAT = 2  # of a cache entry
 PACKAGE_DIR = Path(__file__).resolve().parent
 # the modules that can change a trained model's numbers; what the others decide is in the key
 NUMERIC_MODULES = ("data.py", "functional.py", "estimator.py", "models.py", "training.py")
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                          "BLIS_NUM_THREADS")
-
-
-def mark_quick(path, quick: bool) -> None:
-    """Make `F.quick` exist beside an output F exactly when F was made in quick mode
-    (`make submission` refuses while one exists)."""
-    if quick:
-        with atomic_write(f"{path}.quick", "w") as f:
-            f.write(QUICK_NOTE)
-    else:
-        Path(f"{path}.quick").unlink(missing_ok=True)
 
 
 def workers() -> int:
@@ -272,43 +260,17 @@ def history(df: pd.DataFrame, key: str) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------- the report's
 
-@dataclass(frozen=True)
-class Context:
-    """What every experiment needs: the mode and its plan, where the data and cache are."""
-
-    quick: bool
-    plan: Plan
-    data_dir: Path
-    cache: Path
-    progress: bool = True
-
-    @classmethod
-    def create(cls, quick: bool | None = None, data_dir=None, cache=None,
-               progress: bool = True) -> Context:
-        """Defaults: FMNIST_QUICK, $FMNIST_DATA_DIR or data/, $FMNIST_CACHE_DIR or .cache/."""
-        quick = plans.quick_enabled(quick)
-        workers()  # a bad FMNIST_WORKERS stops here, before any training
-        root = Path(os.environ.get("FMNIST_CACHE_DIR") or ".cache")
-        cache = Path(cache) if cache else root / ("experiments-quick" if quick else "experiments")
-        return cls(quick, plans.plan(quick), Path(data_dir or default_data_dir()), cache, progress)
-
-    def spec(self, search: bool) -> DataSpec:
-        """The arrays of a run: the search subset (`search`) or the whole training part."""
-        p = self.plan
-        return DataSpec(str(self.data_dir / "train.csv"), p.n_train, p.n_val,
-                        p.search_n_train if search else None)
-
-    def sweep(self, kind: str, configs: list[dict], label: str, *, search: bool = True,
-              keep_models: bool = False, base: dict | None = None) -> pd.DataFrame:
-        """Each configuration with every seed: one row per (configuration, seed); `config_id`
-        indexes `df.attrs["configs"]`."""
-        seeds = self.plan.seeds
-        df = run_sweep(kind, plans.with_seeds(configs, seeds), self.spec(search), self.cache,
-                       keep_models=keep_models, label=label, base=base, quick=self.quick,
-                       progress=self.progress)
-        df.insert(0, "config_id", [i // len(seeds) for i in range(len(df))])
-        df.attrs["configs"] = list(configs)
-        return df
+def sweep(ctx: Context, kind: str, configs: list[dict], label: str, *, search: bool = True,
+          keep_models: bool = False, base: dict | None = None) -> pd.DataFrame:
+    """Each configuration with every seed of the plan: one row per (configuration, seed);
+    `config_id` indexes `df.attrs["configs"]`."""
+    seeds = ctx.plan.seeds
+    df = run_sweep(kind, plans.with_seeds(configs, seeds), ctx.spec(search), ctx.cache,
+                   keep_models=keep_models, label=label, base=base, quick=ctx.quick,
+                   progress=ctx.progress)
+    df.insert(0, "config_id", [i // len(seeds) for i in range(len(df))])
+    df.attrs["configs"] = list(configs)
+    return df
 
 
 @dataclass
@@ -343,14 +305,14 @@ class Results:
 
 def _finals(ctx: Context, kind: str, candidates: dict[str, dict], label: str):
     """Each candidate on the whole training part with every seed: (runs, the best by mean)."""
-    runs = ctx.sweep(kind, list(candidates.values()), label, search=False, keep_models=True)
+    runs = sweep(ctx, kind, list(candidates.values()), label, search=False, keep_models=True)
     runs.insert(1, "candidate", [list(candidates)[i] for i in runs["config_id"]])
-    mine = runs[runs["config_id"] == best_config_id(runs)].reset_index(drop=True)
+    mine = runs[runs["config_id"] == plans.best_config_id(runs)].reset_index(drop=True)
     mine.attrs.update(runs.attrs)
     key = mine.loc[mine["random_state"] == 0, "key"].iloc[0]
     read_entry(ctx.cache, key, need_model=True)
-    return runs, BestModel(kind, best_config(runs), mine, load_model(ctx.cache / f"{key}.npz"),
-                           history(runs, key))
+    model = load_model(ctx.cache / f"{key}.npz")
+    return runs, BestModel(kind, plans.best_config(runs), mine, model, history(runs, key))
 
 
 def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: dict,
@@ -358,7 +320,7 @@ def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: di
     """Every factor's configurations in ONE sweep (shared runs such as the baseline train
     once, the workers stay busy): all runs, and the runs of each factor."""
     ids = {repr(sorted(c.items())): c for cs in per_factor.values() for c in cs}
-    runs = ctx.sweep(kind, list(ids.values()), label, base=base)
+    runs = sweep(ctx, kind, list(ids.values()), label, base=base)
     position = {k: i for i, k in enumerate(ids)}
     out = {}
     for factor, configs in per_factor.items():
@@ -371,20 +333,20 @@ def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: di
 @_stoppable
 def run_all(ctx: Context) -> Results:
     """Every experiment of the report, each run trained once (cached), returned together."""
+    workers()  # a bad FMNIST_WORKERS stops here, before any training
     p, planned = ctx.plan, plans.sweeps(ctx.plan)
     lr_runs, logreg = _sweeps(ctx, "logreg", planned["logreg"], p.logreg_base, "logreg sweeps")
     _, nn = _sweeps(ctx, "nn", planned["nn"], p.nn_base, "nn sweeps")
     logreg_finals, best_logreg = _finals(
-        ctx, "logreg", plans.variants(best_config(lr_runs), p.logreg_final), "logreg final")
-    search = ctx.sweep("nn", plans.nn_search(p), "nn final search", base=p.nn_final_base)
-    chosen = best_config(search)
+        ctx, "logreg", plans.variants(plans.best_config(lr_runs), p.logreg_final), "logreg final")
+    search = sweep(ctx, "nn", plans.nn_search(p), "nn final search", base=p.nn_final_base)
+    chosen = plans.best_config(search)
     ablation = plans.variants(chosen, {"final": {}, **p.nn_ablation})
-    nn_ablation = ctx.sweep("nn", list(ablation.values()), "nn ablation", base=chosen)
+    nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=chosen)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
-    # the best mean of the search and the ablation: a variant may beat the searched recipe
-    best = max((search, nn_ablation), key=lambda df: over_seeds(df).set_index("config_id").loc[
-        best_config_id(df), "mean"])
-    _, best_nn = _finals(ctx, "nn", {"final": best_config(best)}, "nn final")
+    best = max((search, nn_ablation),  # the best mean: a variant may beat the searched recipe
+               key=lambda df: plans.over_seeds(df)["mean"][plans.best_config_id(df)])
+    _, best_nn = _finals(ctx, "nn", {"final": plans.best_config(best)}, "nn final")
     return Results(ctx, logreg, logreg_finals, nn, nn.pop("grid"), search, nn_ablation,
                    {"logreg": best_logreg, "nn": best_nn})
 

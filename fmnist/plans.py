@@ -1,13 +1,13 @@
-"""What the report trains and how it chooses: every configuration of full and quick mode, the
-arrays each run sees, and the choice by mean validation accuracy over seeds.
+"""What the report trains and how it chooses: the configurations of full and quick mode
+(FMNIST_QUICK, read here only; quick outputs are marked), the arrays each run sees, and the
+choice by mean validation accuracy over seeds.
 
-Values are model keyword arguments (`fmnist.models`). Every setting the report draws a
-conclusion from is trained with each seed of `seeds` (different initial weights, shuffling and
-dropout masks, on the same split). Sweeps and the final network's search train on a fixed
-random `search_n_train`-image subset of the training part, validated on the whole validation
-part, so that every value can have three seeds within the time budget; the chosen models are
-then trained on the whole training part, again with every seed, and seed 0 of each is the model
-behind the prediction files.
+Values are model keyword arguments (`fmnist.models`). Every setting is trained with each seed
+of `seeds` (other initial weights, shuffling and dropout masks, on the same split). Sweeps and
+the final network's search train on a fixed `search_n_train`-image subset of the training part,
+validated on the whole validation part, so that every value can have three seeds within the
+time budget; the chosen models are then trained on the whole training part with every seed,
+and seed 0 of each is the model behind the prediction files.
 """
 
 from __future__ import annotations
@@ -18,15 +18,19 @@ import itertools
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fmnist.data import load_train, train_val_split
+from fmnist._io import atomic_write
+from fmnist.data import default_data_dir, load_train, train_val_split
 
 # The project's aims (issue 10) on the chosen models' mean validation accuracy over seeds: the
 # report says how close each model came. Targets, not results.
 AIMS = {"logreg": 0.862, "nn": 0.915}
+QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
+              "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")
 LN_K = math.log(10)  # the loss of uniform guessing, where every run starts
 
 
@@ -130,6 +134,42 @@ def quick_enabled(quick: bool | None = None) -> bool:
         return bool(quick)
     return os.environ.get("FMNIST_QUICK", "").strip().lower() not in ("", "0", "false", "no",
                                                                       "off")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every experiment needs: the mode and its plan, where the data and cache are."""
+
+    quick: bool
+    plan: Plan
+    data_dir: Path
+    cache: Path
+    progress: bool = True
+
+    @classmethod
+    def create(cls, quick: bool | None = None, data_dir=None, cache=None,
+               progress: bool = True) -> Context:
+        """Defaults: FMNIST_QUICK, $FMNIST_DATA_DIR or data/, $FMNIST_CACHE_DIR or .cache/."""
+        quick = quick_enabled(quick)
+        root = Path(os.environ.get("FMNIST_CACHE_DIR") or ".cache")
+        cache = Path(cache) if cache else root / ("experiments-quick" if quick else "experiments")
+        return cls(quick, plan(quick), Path(data_dir or default_data_dir()), cache, progress)
+
+    def spec(self, search: bool) -> DataSpec:
+        """The arrays of a run: the search subset (`search`) or the whole training part."""
+        p = self.plan
+        return DataSpec(str(self.data_dir / "train.csv"), p.n_train, p.n_val,
+                        p.search_n_train if search else None)
+
+
+def mark_quick(path, quick: bool) -> None:
+    """Make `F.quick` exist beside an output F exactly when F was made in quick mode
+    (`make submission` refuses while one exists)."""
+    if quick:
+        with atomic_write(f"{path}.quick", "w") as f:
+            f.write(QUICK_NOTE)
+    else:
+        Path(f"{path}.quick").unlink(missing_ok=True)
 
 
 def grid(**axes) -> list[dict]:

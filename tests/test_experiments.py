@@ -342,7 +342,7 @@ def test_best_config_is_the_best_mean_not_the_best_single_seed():
     df = seeds_frame({0: [0.95, 0.70, 0.70], 1: [0.85, 0.84, 0.86], 2: [0.80, 0.80, 0.81]})
     assert df.loc[df["val_acc"].idxmax(), "config_id"] == 0
     assert best_config_id(df) == 1
-    assert E.best_config(df) == dict(lr=0.1, epochs=4)
+    assert plans.best_config(df) == dict(lr=0.1, epochs=4)
 
 
 def test_best_config_skips_configurations_with_a_diverged_seed():
@@ -429,7 +429,7 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
             best.model.score(*_val(ctx)))
         assert best.best_epoch == best.model.best_epoch_ and len(best.history) >= best.best_epoch
         if finals is not None:
-            assert best.config == E.best_config(finals)
+            assert best.config == plans.best_config(finals)
     assert set(results.logreg) == set(ctx.plan.logreg_factors)
     assert set(results.nn) == {*ctx.plan.nn_factors, "activation"}
     assert results.nn_ablation["variant"].iloc[0] == "final"
