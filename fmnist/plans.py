@@ -26,8 +26,7 @@ import pandas as pd
 from fmnist._io import atomic_write
 from fmnist.data import default_data_dir, load_train, train_val_split
 
-# The project's aims (issue 10) on the chosen models' mean validation accuracy over seeds: the
-# report says how close each model came. Targets, not results.
+# the aims on the chosen models' mean validation accuracy over seeds: targets, not results
 AIMS = {"logreg": 0.862, "nn": 0.915}
 QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
               "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")
@@ -130,10 +129,8 @@ def plan(quick: bool) -> Plan:
 
 def quick_enabled(quick: bool | None = None) -> bool:
     """`quick` if given, else whether FMNIST_QUICK is set to a true value (1, true, yes...)."""
-    if quick is not None:
-        return bool(quick)
-    return os.environ.get("FMNIST_QUICK", "").strip().lower() not in ("", "0", "false", "no",
-                                                                      "off")
+    text = os.environ.get("FMNIST_QUICK", "").strip().lower()
+    return bool(quick) if quick is not None else text not in ("", "0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -163,8 +160,8 @@ class Context:
 
 
 def mark_quick(path, quick: bool) -> None:
-    """Make `F.quick` exist beside an output F exactly when F was made in quick mode
-    (`make submission` refuses while one exists)."""
+    """Make `F.quick` exist exactly when the output F was made in quick mode (for `make
+    submission` to refuse)."""
     if quick:
         with atomic_write(f"{path}.quick", "w") as f:
             f.write(QUICK_NOTE)
@@ -174,8 +171,7 @@ def mark_quick(path, quick: bool) -> None:
 
 def grid(**axes) -> list[dict]:
     """Full grid: grid(a=(1, 2), b=(3,)) -> [{'a': 1, 'b': 3}, {'a': 2, 'b': 3}]."""
-    names = list(axes)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
+    return [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
 
 
 def one_at_a_time(base: dict, factors: dict) -> dict[str, list[dict]]:
@@ -189,8 +185,8 @@ def with_seeds(configs: list[dict], seeds) -> list[dict]:
 
 
 def sweeps(p: Plan) -> dict[str, dict[str, list[dict]]]:
-    """The sweeps around each base: {kind: {factor: configurations}}; the network's also vary
-    the activation (each with its own learning rates) and a two-factor grid."""
+    """{kind: {factor: configurations}} around each base, the network's with activations (each
+    with its own learning rates) and a two-factor grid."""
     nn = one_at_a_time(p.nn_base, p.nn_factors)
     nn["activation"] = [{**p.nn_base, "activation": a, "lr": lr}
                         for a, lrs in p.nn_activation_lrs.items() for lr in lrs]
@@ -208,8 +204,6 @@ def variants(chosen: dict, overrides: dict[str, dict]) -> dict[str, dict]:
     return {name: {**chosen, **o} for name, o in overrides.items()}
 
 
-# ------------------------------------------------------------------------------- the runs
-
 @dataclass(frozen=True)
 class DataSpec:
     """How any process rebuilds a run's arrays: the split of `train_path` (seed 0), the parts
@@ -222,15 +216,13 @@ class DataSpec:
     val_fraction: float = 0.1
 
     def load(self):
-        """((X_tr, X_val, y_tr, y_val), fingerprint), memoised while the file is unchanged
-        (a long-lived notebook kernel sees a rebuilt train.csv)."""
+        """((X_tr, X_val, y_tr, y_val), fingerprint); a rebuilt train.csv is read again."""
         st = os.stat(self.train_path)
-        return _load((self, st.st_size, st.st_mtime_ns, st.st_ino))
+        return _load(self, (st.st_size, st.st_mtime_ns, st.st_ino))
 
 
 @functools.lru_cache(maxsize=1)
-def _load(memo_key):
-    spec = memo_key[0]
+def _load(spec: DataSpec, file_signature: tuple):
     X_tr, X_val, y_tr, y_val = train_val_split(*load_train(spec.train_path), spec.val_fraction,
                                                random_state=0)
     n = spec.n_train if spec.subset is None else min(spec.subset, spec.n_train or spec.subset)
@@ -242,10 +234,10 @@ def _load(memo_key):
 
 
 def summary(entry: dict) -> dict:
-    """Result columns of one run: the best validation epoch and the training figures AT it;
-    `at_last_epoch` (it may not have finished learning); `cut_short` (the epoch limit, not
-    early stopping, ended it within its patience of its best); a diverged run (or one ending
-    worse than uniform guessing) keeps its best validation accuracy as `peak_before`."""
+    """Result columns of one run: its best validation epoch and the training figures AT it;
+    `at_last_epoch` (still learning?); `cut_short` (the epoch limit, not early stopping, ended
+    it within its patience of its best); a diverged run (or one ending worse than uniform
+    guessing) keeps its best validation accuracy as `peak_before`."""
     hist, config = entry["history"], entry.get("config", {})
     row = dict(val_acc=math.nan, val_loss=math.nan, train_acc=math.nan, train_loss=math.nan,
                best_epoch=math.nan, epochs_run=len(hist["epoch"]), at_last_epoch=False,
