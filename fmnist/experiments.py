@@ -35,7 +35,7 @@ from fmnist import plans
 from fmnist._io import atomic_write, write_predictions
 from fmnist.data import DataError, load_test, load_train
 from fmnist.models import MODELS, load_model
-from fmnist.plans import Context, DataSpec, mark_quick, summary
+from fmnist.plans import Context, DataSpec, best_config_id, mark_quick, over_seeds, summary
 from fmnist.training import HISTORY_KEYS, TrainingDiverged
 
 PREDICTION_FILES = {"logreg": "lr_pred.csv", "nn": "NN_pred.csv"}  # names set by the exercise
@@ -307,7 +307,7 @@ def _finals(ctx: Context, kind: str, candidates: dict[str, dict], label: str):
     """Each candidate on the whole training part with every seed: (runs, the best by mean)."""
     runs = sweep(ctx, kind, list(candidates.values()), label, search=False, keep_models=True)
     runs.insert(1, "candidate", [list(candidates)[i] for i in runs["config_id"]])
-    mine = runs[runs["config_id"] == plans.best_config_id(runs)].reset_index(drop=True)
+    mine = runs[runs["config_id"] == best_config_id(runs)].reset_index(drop=True)
     mine.attrs.update(runs.attrs)
     key = mine.loc[mine["random_state"] == 0, "key"].iloc[0]
     read_entry(ctx.cache, key, need_model=True)
@@ -345,7 +345,7 @@ def run_all(ctx: Context) -> Results:
     nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=chosen)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
     best = max((search, nn_ablation),  # the best mean: a variant may beat the searched recipe
-               key=lambda df: plans.over_seeds(df)["mean"][plans.best_config_id(df)])
+               key=lambda df: over_seeds(df)["mean"][best_config_id(df)])
     _, best_nn = _finals(ctx, "nn", {"final": plans.best_config(best)}, "nn final")
     return Results(ctx, logreg, logreg_finals, nn, nn.pop("grid"), search, nn_ablation,
                    {"logreg": best_logreg, "nn": best_nn})
