@@ -59,7 +59,8 @@ def fit_one(job: tuple) -> dict:
                 random_state=seed).fit(X, y)
     digest = hashlib.sha1(b"".join(np.ascontiguousarray(W).tobytes()
                                    for W in model.params.values())).hexdigest()
-    tasks = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    # threads but the one that watches the parent process (`fmnist.experiments.process_pool`)
+    tasks = len(os.listdir("/proc/self/task")) - 1 if os.path.isdir("/proc/self/task") else None
     return {"hash": digest, "threads": tasks, "pid": os.getpid()}
 
 
