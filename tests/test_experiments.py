@@ -496,3 +496,10 @@ def test_two_workers_give_the_numbers_of_one(spec, tmp_path, monkeypatch, capsys
     for a, b in zip(histories["1"], histories["2"], strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert frames["1"]["val_loss"].nunique() == 4
+
+
+def test_an_error_in_a_worker_is_raised_here(spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_WORKERS", "2")
+    with pytest.raises(ValueError, match="lr"):
+        sweep(spec, tmp_path, [dict(lr=0.1, epochs=1), dict(lr=-1.0, epochs=1)])
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.suffix != ".json"]
