@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 from fmnist.data import DataError, default_data_dir
-from fmnist.experiments import mark_quick
-from fmnist.plans import quick_enabled
+from fmnist.plans import mark_quick, quick_enabled
 
 
 class _Parser(argparse.ArgumentParser):
