@@ -151,14 +151,10 @@ def handling(handler, *signums):
             signal.signal(s, h)
 
 
-def _stoppable(fn):
-    """`fn` with SIGTERM and SIGINT (even in a kernel that ignores it) raising
-    KeyboardInterrupt: both stop it cleanly."""
-    @functools.wraps(fn)
-    def stoppable(*args, **kwargs):
-        with handling(signal.default_int_handler, signal.SIGINT, signal.SIGTERM):
-            return fn(*args, **kwargs)
-    return stoppable
+# SIGTERM and SIGINT (even in a kernel that ignores it) raise KeyboardInterrupt: both stop
+# the work cleanly. A context manager, or a decorator: @stop_on_signals()
+stop_on_signals = functools.partial(handling, signal.default_int_handler, signal.SIGINT,
+                                    signal.SIGTERM)
 
 
 def _watch_parent() -> None:
@@ -207,7 +203,7 @@ def _train(kind, todo: dict, spec, cache: Path, keep_models: bool, meta: dict, n
         raise
 
 
-@_stoppable
+@stop_on_signals()
 def run_sweep(kind: str, configs: list[dict], spec: DataSpec, cache: Path, *,
               keep_models: bool = False, label: str = "", base: dict | None = None,
               quick: bool = False, progress: bool = True) -> pd.DataFrame:
@@ -330,7 +326,7 @@ def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: di
     return runs, out
 
 
-@_stoppable
+@stop_on_signals()
 def run_all(ctx: Context) -> Results:
     """Every experiment of the report, each run trained once (cached), returned together."""
     workers()  # a bad FMNIST_WORKERS stops here, before any training
@@ -353,7 +349,7 @@ def run_all(ctx: Context) -> Results:
 
 # ------------------------------------------------------------------------------- the files
 
-@_stoppable
+@stop_on_signals()
 def write_deliverables(results: Results, out=".") -> dict[str, Path]:
     """Write the two prediction files (one class 0-9 per line, in test.csv's order) and the two
     submitted models, atomically, marked in quick mode: {logreg, nn, logreg_model, nn_model}."""
@@ -369,7 +365,7 @@ def write_deliverables(results: Results, out=".") -> dict[str, Path]:
     return written
 
 
-@_stoppable
+@stop_on_signals()
 def remake_predictions(ctx: Context, out=".") -> dict[str, Path]:
     """Remake the prediction files from the saved models in out/models/ (no training)."""
     X_test, written = load_test(ctx.data_dir / "test.csv"), {}
