@@ -6,7 +6,7 @@ A sweep (`fmnist.experiments`) is many independent fits. This measures, for a sw
 workload of 4 short MLP fits (batch 128, `--n` examples of learnable fake images), once with
 hidden 128 (3 epochs each) and once with hidden 1024 (1 epoch each):
   (A) the 4 fits one after another in one fresh process with 2 BLAS threads (today's way);
-  (B) the same 4 fits through `fmnist.parallel.map_processes` with 2 worker processes and
+  (B) the same 4 fits through `fmnist.experiments.process_pool` with 2 worker processes and
       1 BLAS thread each.
 A and B alternate, repeat after repeat, so both see the same load on a shared machine; both
 include starting their processes (spawn, importing NumPy), as a sweep would. It prints the
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fmnist.parallel import available_cpus, process_pool  # noqa: E402  (imports no NumPy)
+from fmnist.experiments import process_pool  # noqa: E402
 
 _DATA: dict = {}
 
@@ -59,7 +59,8 @@ def fit_one(job: tuple) -> dict:
                 random_state=seed).fit(X, y)
     digest = hashlib.sha1(b"".join(np.ascontiguousarray(W).tobytes()
                                    for W in model.params.values())).hexdigest()
-    tasks = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    # threads but the one that watches the parent process (`fmnist.experiments.process_pool`)
+    tasks = len(os.listdir("/proc/self/task")) - 1 if os.path.isdir("/proc/self/task") else None
     return {"hash": digest, "threads": tasks, "pid": os.getpid()}
 
 
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
             checks[w].append((ra, rb))
 
     med = statistics.median
-    print(f"machine: {os.cpu_count()} CPUs ({available_cpus()} available), "
+    print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} available), "
           f"load average {os.getloadavg()[0]:.1f}" + (" [QUICK MODE]" if quick else ""))
     print(f"4 fits per workload, batch 128, {args.n} examples; (A) 1 process x {a_threads} BLAS "
           f"threads, (B) {args.workers} processes x {b_threads} BLAS thread; "
@@ -113,7 +114,7 @@ def main(argv=None) -> int:
     total = [sum(times[w][0][i] for w in workloads) / sum(times[w][1][i] for w in workloads)
              for i in range(args.repeats)]
     speedup = med(total)
-    advice = (f"run sweeps with map_processes(..., workers={args.workers}, blas_threads=1)"
+    advice = (f"run sweeps with process_pool({args.workers}, blas_threads=1)"
               if speedup >= 1.05 else
               "keep sweeps in one process (the pool gains less than 5 %)")
     print(f"both workloads: speed-up {speedup:.2f} -> recommendation: {advice}")

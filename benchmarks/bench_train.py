@@ -47,10 +47,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fmnist.experiments import workers  # noqa: E402
 from fmnist.models import MLP, LogisticRegression  # noqa: E402
-from fmnist.parallel import available_cpus  # noqa: E402
 from fmnist.plans import FULL_PLAN  # noqa: E402
-from fmnist.sweeps import workers  # noqa: E402
 from fmnist.training import mirror_source, train_epoch  # noqa: E402
 
 N_FEATURES, N_CLASSES = 784, 10
@@ -141,7 +140,7 @@ def main(argv=None) -> int:
                    help="BLAS threads of the goal's measurement (default: those of each of "
                         "make report's training processes)")
     args = p.parse_args(argv)
-    cpus = available_cpus()
+    cpus = len(os.sched_getaffinity(0))
     goal_threads = args.blas_threads or max(1, cpus // max(1, workers()))
     regimes = list(dict.fromkeys((goal_threads, cpus)))  # the goal's first
 

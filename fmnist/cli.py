@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from fmnist import quickmode
 from fmnist.data import DataError, default_data_dir
+from fmnist.plans import mark_quick, quick_enabled
 
 
 class _Parser(argparse.ArgumentParser):
@@ -197,7 +197,7 @@ def train(args) -> int:
     X, y = load_train(data_dir / "train.csv")
     X_test = load_test(data_dir / "test.csv") if args.out else None
     X_tr, X_val, y_tr, y_val = train_val_split(X, y, args.val_fraction, args.seed)
-    quick = quickmode.enabled()
+    quick = quick_enabled()
     if quick:
         X_tr, y_tr = X_tr[:5000], y_tr[:5000]
         model.set_params(epochs=min(model.epochs, 2))
@@ -213,11 +213,11 @@ def train(args) -> int:
           f"{time.perf_counter() - t0:.1f} s in all", flush=True)
     if args.save:
         model.save(args.save)
-        quickmode.mark(args.save, quick)
+        mark_quick(args.save, quick)
         print(f"saved the model to {args.save}")
     if args.out:
         write_predictions(args.out, model.predict(X_test))
-        quickmode.mark(args.out, quick)
+        mark_quick(args.out, quick)
         print(f"wrote test predictions to {args.out}")
     return 0
 
@@ -254,7 +254,7 @@ def experiments(args) -> int:
     print(f"experiments, {mode}: {E.fmt_seconds(time.perf_counter() - t0)} (m:s)")
     for kind, best in results.best.items():
         print(f"best {kind}: val_acc {best.val_acc:.4f} at epoch {best.best_epoch}")
-    for name in ("logreg", "nn", "logreg_model", "nn_model", "manifest_path"):
+    for name in ("logreg", "nn", "logreg_model", "nn_model"):
         print(f"wrote {files[name]}")
     return 0
 

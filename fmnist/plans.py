@@ -1,22 +1,36 @@
-"""What the report trains: every configuration of full mode and of quick mode, in one place.
+"""What the report trains and how it chooses: the configurations of full and quick mode
+(FMNIST_QUICK, read here only; quick outputs are marked), the arrays each run sees, and the
+choice by mean validation accuracy over seeds.
 
-Values are model keyword arguments (`fmnist.models`). Every setting the report draws a
-conclusion from is trained with each seed of `seeds` (different initial weights, shuffling and
-dropout masks, on the same split). Sweeps and the final network's search train on a fixed
-random `search_n_train`-image subset of the training part, validated on the whole validation
-part, so that every value can have three seeds within the time budget; the chosen models are
-then trained on the whole training part, again with every seed, and seed 0 of each is the model
-behind the prediction files.
+Values are model keyword arguments (`fmnist.models`). Every setting is trained with each seed
+of `seeds` (other initial weights, shuffling and dropout masks, on the same split). Sweeps and
+the final network's search train on a fixed `search_n_train`-image subset of the training part,
+validated on the whole validation part, so that every value can have three seeds within the
+time budget; the chosen models are then trained on the whole training part with every seed,
+and seed 0 of each is the model behind the prediction files.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
+import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-# The project's aims (issue 10) on the chosen models' mean validation accuracy over seeds: the
-# report says how close each model came. Targets, not results.
+import numpy as np
+import pandas as pd
+
+from fmnist._io import atomic_write
+from fmnist.data import default_data_dir, load_train, train_val_split
+
+# the aims on the chosen models' mean validation accuracy over seeds: targets, not results
 AIMS = {"logreg": 0.862, "nn": 0.915}
+QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
+              "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")
+LN_K = math.log(10)  # the loss of uniform guessing, where every run starts
 
 
 @dataclass(frozen=True)
@@ -113,10 +127,51 @@ def plan(quick: bool) -> Plan:
     return QUICK_PLAN if quick else FULL_PLAN
 
 
+def quick_enabled(quick: bool | None = None) -> bool:
+    """`quick` if given, else whether FMNIST_QUICK is set to a true value (1, true, yes...)."""
+    text = os.environ.get("FMNIST_QUICK", "").strip().lower()
+    return bool(quick) if quick is not None else text not in ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every experiment needs: the mode and its plan, where the data and cache are."""
+
+    quick: bool
+    plan: Plan
+    data_dir: Path
+    cache: Path
+    progress: bool = True
+
+    @classmethod
+    def create(cls, quick: bool | None = None, data_dir=None, cache=None,
+               progress: bool = True) -> Context:
+        """Defaults: FMNIST_QUICK, $FMNIST_DATA_DIR or data/, $FMNIST_CACHE_DIR or .cache/."""
+        quick = quick_enabled(quick)
+        root = Path(os.environ.get("FMNIST_CACHE_DIR") or ".cache")
+        cache = Path(cache) if cache else root / ("experiments-quick" if quick else "experiments")
+        return cls(quick, plan(quick), Path(data_dir or default_data_dir()), cache, progress)
+
+    def spec(self, search: bool) -> DataSpec:
+        """The arrays of a run: the search subset (`search`) or the whole training part."""
+        p = self.plan
+        return DataSpec(str(self.data_dir / "train.csv"), p.n_train, p.n_val,
+                        p.search_n_train if search else None)
+
+
+def mark_quick(path, quick: bool) -> None:
+    """Make `F.quick` exist exactly when the output F was made in quick mode (for `make
+    submission` to refuse)."""
+    if quick:
+        with atomic_write(f"{path}.quick", "w") as f:
+            f.write(QUICK_NOTE)
+    else:
+        Path(f"{path}.quick").unlink(missing_ok=True)
+
+
 def grid(**axes) -> list[dict]:
     """Full grid: grid(a=(1, 2), b=(3,)) -> [{'a': 1, 'b': 3}, {'a': 2, 'b': 3}]."""
-    names = list(axes)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
+    return [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
 
 
 def one_at_a_time(base: dict, factors: dict) -> dict[str, list[dict]]:
@@ -127,3 +182,117 @@ def one_at_a_time(base: dict, factors: dict) -> dict[str, list[dict]]:
 def with_seeds(configs: list[dict], seeds) -> list[dict]:
     """Each configuration once per seed (`random_state`), seeds innermost."""
     return [{**c, "random_state": s} for c in configs for s in seeds]
+
+
+def sweeps(p: Plan) -> dict[str, dict[str, list[dict]]]:
+    """{kind: {factor: configurations}} around each base, the network's with activations (each
+    with its own learning rates) and a two-factor grid."""
+    nn = one_at_a_time(p.nn_base, p.nn_factors)
+    nn["activation"] = [{**p.nn_base, "activation": a, "lr": lr}
+                        for a, lrs in p.nn_activation_lrs.items() for lr in lrs]
+    nn["grid"] = [{**p.nn_base, **g} for g in grid(**p.nn_grid)]
+    return {"logreg": one_at_a_time(p.logreg_base, p.logreg_factors), "nn": nn}
+
+
+def nn_search(p: Plan) -> list[dict]:
+    """The final network's search: a full grid around its recipe."""
+    return [{**p.nn_final_base, **g} for g in grid(**p.nn_final_search)]
+
+
+def variants(chosen: dict, overrides: dict[str, dict]) -> dict[str, dict]:
+    """{name: `chosen` with the name's overrides}: the finals' candidates, the ablation."""
+    return {name: {**chosen, **o} for name, o in overrides.items()}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How any process rebuilds a run's arrays: the split of `train_path` (seed 0), the parts
+    cut to `n_train`/`n_val`, the training part then cut to `subset` images (None: all)."""
+
+    train_path: str
+    n_train: int | None = None
+    n_val: int | None = None
+    subset: int | None = None
+    val_fraction: float = 0.1
+
+    def load(self):
+        """((X_tr, X_val, y_tr, y_val), fingerprint); a rebuilt train.csv is read again."""
+        st = os.stat(self.train_path)
+        return _load(self, (st.st_size, st.st_mtime_ns, st.st_ino))
+
+
+@functools.lru_cache(maxsize=1)
+def _load(spec: DataSpec, file_signature: tuple):
+    X_tr, X_val, y_tr, y_val = train_val_split(*load_train(spec.train_path), spec.val_fraction,
+                                               random_state=0)
+    n = spec.n_train if spec.subset is None else min(spec.subset, spec.n_train or spec.subset)
+    arrays = (X_tr[:n], X_val[:spec.n_val], y_tr[:n], y_val[:spec.n_val])
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        h.update(f"{a.dtype.str}{a.shape}".encode() + np.ascontiguousarray(a).tobytes())
+    return arrays, h.hexdigest()
+
+
+def summary(entry: dict) -> dict:
+    """Result columns of one run: its best validation epoch and the training figures AT it;
+    `at_last_epoch` (still learning?); `cut_short` (the epoch limit, not early stopping, ended
+    it within its patience of its best); a diverged run (or one ending worse than uniform
+    guessing) keeps its best validation accuracy as `peak_before`."""
+    hist, config = entry["history"], entry.get("config", {})
+    row = dict(val_acc=math.nan, val_loss=math.nan, train_acc=math.nan, train_loss=math.nan,
+               best_epoch=math.nan, epochs_run=len(hist["epoch"]), at_last_epoch=False,
+               cut_short=False, peak_before=math.nan, status=entry["status"])
+    if hist["epoch"]:
+        val_acc = np.asarray(hist["val_acc"], dtype=float)
+        n = len(val_acc)
+        i = int(np.nanargmax(val_acc)) if np.isfinite(val_acc).any() else n - 1
+        row.update({k: float(hist[k][i]) for k in ("val_acc", "val_loss", "train_acc",
+                                                   "train_loss")},
+                   best_epoch=int(hist["epoch"][i]), at_last_epoch=i == n - 1)
+        patience = config.get("patience")
+        row["cut_short"] = bool(patience is not None and n == config.get("epochs")
+                                and n - row["best_epoch"] < patience and i < n - 1)
+        if hist["train_loss"][-1] > LN_K:
+            row["status"] = "diverged"
+    if row["status"] != "ok":
+        row.update(peak_before=row["val_acc"], val_acc=math.nan, val_loss=math.nan)
+    return row
+
+
+def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration (`config_id`, its configuration columns but the seed): mean,
+    sd and count over seeds of the best validation accuracy; the means of the other figures;
+    how many seeds diverged, peaked at their last epoch or were cut short."""
+    g = df.groupby("config_id", sort=True)
+    out = pd.DataFrame({
+        "mean": g["val_acc"].mean(), "sd": g["val_acc"].std(ddof=1), "n": g["val_acc"].count(),
+        **{c: g[c].mean() for c in ("train_acc", "val_loss", "train_loss", "best_epoch",
+                                    "epochs_run")},
+        "diverged": g["status"].agg(lambda s: int((s != "ok").sum())),
+        "at_last_epoch": g["at_last_epoch"].sum().astype(int),
+        "cut_short": g["cut_short"].sum().astype(int), "peak_before": g["peak_before"].mean(),
+        "seeds": g["key"].count()})
+    configs = df.attrs["configs"]
+    cols = [c for c in dict.fromkeys(k for c in configs for k in c) if c in df.columns]
+    first = pd.DataFrame([{c: configs[i].get(c) for c in cols} for i in out.index],
+                         index=out.index)
+    out = pd.concat([first, out], axis=1).rename_axis("config_id").reset_index()
+    out.attrs.update(df.attrs)
+    return out
+
+
+def best_config_id(df: pd.DataFrame) -> int:
+    """The configuration with the best mean validation accuracy over seeds, among those whose
+    seeds all finished (the first listed on a tie)."""
+    stats = over_seeds(df)
+    ok = stats[(stats["diverged"] == 0) & stats["mean"].notna()]
+    if ok.empty:
+        raise RuntimeError(f"no configuration of {df.attrs.get('label')} finished")
+    return int(ok.loc[ok["mean"].idxmax(), "config_id"])
+
+
+def best_config(df: pd.DataFrame) -> dict:
+    """The configuration (as trained, without the seed) of `best_config_id`."""
+    return df.attrs["configs"][best_config_id(df)]
+
+

@@ -13,6 +13,7 @@ import pandas as pd
 
 from fmnist import verdicts as V
 from fmnist.data import CLASS_NAMES, N_CLASSES, N_PIXELS
+from fmnist.plans import best_config_id, over_seeds
 
 NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
          "lr": "learning rate", "l2": "L2 coefficient", "l1": "L1 coefficient",
@@ -112,8 +113,6 @@ def sweep_table(frames: dict[str, pd.DataFrame], base: dict) -> str:
 
 def activation_table(results) -> str:
     """Each activation at each learning rate tried: validation accuracy, mean ± sd."""
-    from fmnist.sweeps import over_seeds
-
     st = over_seeds(results.nn["activation"])
     rates = sorted(st["lr"].unique())
     rows = []
@@ -127,8 +126,6 @@ def activation_table(results) -> str:
 
 def search_table(results) -> str:
     """The final network's search: each candidate's validation accuracy; the choice in bold."""
-    from fmnist.sweeps import best_config_id, over_seeds
-
     st = over_seeds(results.nn_search)
     factors = list(results.ctx.plan.nn_final_search)
     chosen = best_config_id(results.nn_search)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from fmnist.data import CLASS_NAMES, N_CLASSES
-from fmnist.sweeps import best_config_id, history, over_seeds
+from fmnist.experiments import history
+from fmnist.plans import best_config_id, over_seeds
 
 # --------------------------------------------------------------------------- the noise rule
 

@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 
 from fmnist import experiments as E
-from fmnist import plans, runcache, sweeps
+from fmnist import plans
 from fmnist._io import read_predictions
-from fmnist.models import MLP, LogisticRegression
-from fmnist.sweeps import DataSpec, best_config_id, over_seeds, run_sweep, summary
+from fmnist.experiments import run_sweep
+from fmnist.models import MLP, MODELS, LogisticRegression, load_model
+from fmnist.plans import DataSpec, best_config_id, over_seeds, summary
 from fmnist.training import HISTORY_KEYS
 from tests.synth import write_data_dir
 
@@ -72,18 +73,26 @@ def test_one_at_a_time_grid_and_seeds():
 @pytest.mark.parametrize("p", [plans.FULL_PLAN, plans.QUICK_PLAN], ids=["full", "quick"])
 def test_every_planned_configuration_is_a_valid_model(p):
     """A typo in a plan would otherwise surface only deep into a long run."""
-    configs = {"logreg": [p.logreg_base, *(c for cs in plans.one_at_a_time(
-        p.logreg_base, p.logreg_factors).values() for c in cs)],
-        "nn": [p.nn_base, p.nn_final_base,
-               *(c for cs in plans.one_at_a_time(p.nn_base, p.nn_factors).values() for c in cs),
-               *({**p.nn_base, **g} for g in plans.grid(**p.nn_grid)),
-               *({**p.nn_final_base, **g} for g in plans.grid(**p.nn_final_search)),
-               *({**p.nn_final_base, **o} for o in p.nn_ablation.values())]}
-    configs["logreg"] += [{**p.logreg_base, **o} for o in p.logreg_final.values()]
+    swept = plans.sweeps(p)
+    configs = {"logreg": [*(c for cs in swept["logreg"].values() for c in cs),
+                          *plans.variants(p.logreg_base, p.logreg_final).values()],
+               "nn": [p.nn_final_base, *(c for cs in swept["nn"].values() for c in cs),
+                      *plans.nn_search(p),
+                      *plans.variants(p.nn_final_base, p.nn_ablation).values()]}
+    assert len(swept["nn"]["activation"]) == sum(map(len, p.nn_activation_lrs.values()))
     for kind, cs in configs.items():
         for c in cs:
-            sweeps.MODELS[kind](**c)._validate()
+            MODELS[kind](**c)._validate()
     assert 0 in p.seeds and len(set(p.seeds)) == len(p.seeds) >= 2
+
+
+def test_sweep_keys_differ_by_seed_and_only_by_what_differs():
+    config = dict(lr=0.1, epochs=3)
+    keys = [E.run_key("logreg", c, "data", "code") for c in plans.with_seeds([config], (0, 1, 2))]
+    assert len(set(keys)) == 3
+    assert keys[0] == E.run_key("logreg", {"epochs": 3, "random_state": 0, "lr": 0.1},
+                                "data", "code")  # the order of the keys does not matter
+    assert keys[0] != E.run_key("nn", {**config, "random_state": 0}, "data", "code")
 
 
 # ------------------------------------------------------------------------------- the cache
@@ -94,7 +103,7 @@ def test_results_frame_one_row_per_config_at_the_best_epoch(fits, spec, tmp_path
     assert (df["status"] == "ok").all() and not df["cached"].any()
     assert df.attrs["kind"] == "logreg" and df.attrs["quick"] is False
     for _, row in df.iterrows():
-        h = sweeps.history(df, row["key"])
+        h = E.history(df, row["key"])
         assert list(h.columns) == list(HISTORY_KEYS) and len(h) == row["epochs_run"] == 3
         best = int(h["val_acc"].idxmax())  # the earliest best epoch
         assert row["best_epoch"] == h["epoch"][best] and row["val_acc"] == h["val_acc"][best]
@@ -147,7 +156,7 @@ def test_cache_is_invalidated_by_a_change_of_data(fits, spec, tmp_path):
 
 def test_cache_is_invalidated_by_a_change_of_code(fits, spec, tmp_path, monkeypatch):
     first = sweep(spec, tmp_path)
-    monkeypatch.setattr(runcache, "code_hash", lambda: "edited")
+    monkeypatch.setattr(E, "code_hash", lambda: "edited")
     second = sweep(spec, tmp_path)
     assert len(fits) == 6 and not second["cached"].any()
     assert set(first["key"]).isdisjoint(second["key"])
@@ -156,16 +165,16 @@ def test_cache_is_invalidated_by_a_change_of_code(fits, spec, tmp_path, monkeypa
 def test_source_hash_follows_the_numeric_modules_only(tmp_path):
     for name in ("models.py", "training.py", "plots.py"):
         (tmp_path / name).write_text(f"# {name}\n")
-    h0 = runcache.source_hash(tmp_path)
+    h0 = E.source_hash(tmp_path)
     (tmp_path / "plots.py").write_text("# a new figure\n")
-    (tmp_path / "sweeps.py").write_text("# a new runner\n")
-    assert runcache.source_hash(tmp_path) == h0
+    (tmp_path / "experiments.py").write_text("# a new runner\n")
+    assert E.source_hash(tmp_path) == h0
     (tmp_path / "training.py").write_text("# a changed update rule\n")
-    assert runcache.source_hash(tmp_path) != h0
+    assert E.source_hash(tmp_path) != h0
     assert {"estimator.py", "models.py", "training.py", "functional.py", "data.py"} <= set(
-        runcache.NUMERIC_MODULES)
-    runcache.code_hash.cache_clear()
-    assert runcache.code_hash() == runcache.source_hash(runcache.PACKAGE_DIR)
+        E.NUMERIC_MODULES)
+    E.code_hash.cache_clear()
+    assert E.code_hash() == E.source_hash(E.PACKAGE_DIR)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "wrong_key", "not_json"])
@@ -197,13 +206,13 @@ def test_a_damaged_model_file_is_recomputed(fits, spec, tmp_path):
     first = sweep(spec, tmp_path, keep_models=True)
     key = first["key"][0]
     model_path = tmp_path / "cache" / f"{key}.npz"
-    good = sweeps.load_model(first, key)
+    good = load_model(model_path)
     model_path.write_bytes(model_path.read_bytes()[:200])
-    with pytest.raises(runcache.CacheError, match="model"):
-        sweeps.load_model(first, key)
+    with pytest.raises(E.CacheError, match="model"):
+        E.read_entry(tmp_path / "cache", key, need_model=True)
     second = sweep(spec, tmp_path, keep_models=True)
     assert len(fits) == 4 and list(second["cached"]) == [False, True, True]
-    np.testing.assert_array_equal(sweeps.load_model(second, key).W, good.W)
+    np.testing.assert_array_equal(load_model(model_path).W, good.W)
     # a sweep that needs no model accepts an entry without one; one that needs it retrains
     sweep(spec, tmp_path, [dict(lr=0.3, epochs=2)])
     assert sweep(spec, tmp_path, [dict(lr=0.3, epochs=2)])["cached"].all()
@@ -253,7 +262,7 @@ def test_a_diverged_run_is_a_result_not_a_crash(fits, spec, tmp_path):
     df = sweep(spec, tmp_path, [CONFIGS[0], dict(lr=1e30, epochs=3)])
     assert list(df["status"]) == ["ok", "diverged"]
     assert math.isnan(df["val_acc"][1]) and math.isnan(df["val_loss"][1])
-    entry = runcache.read_entry(tmp_path / "cache", df["key"][1])
+    entry = E.read_entry(tmp_path / "cache", df["key"][1])
     assert "diverged at epoch" in entry["message"] and "lower the learning rate" in entry["message"]
     # the outcome is cached like any other: not retried on the next run
     again = sweep(spec, tmp_path, [dict(lr=1e30, epochs=3)])
@@ -333,7 +342,7 @@ def test_best_config_is_the_best_mean_not_the_best_single_seed():
     df = seeds_frame({0: [0.95, 0.70, 0.70], 1: [0.85, 0.84, 0.86], 2: [0.80, 0.80, 0.81]})
     assert df.loc[df["val_acc"].idxmax(), "config_id"] == 0
     assert best_config_id(df) == 1
-    assert E.best_config(df) == dict(lr=0.1, epochs=4)
+    assert plans.best_config(df) == dict(lr=0.1, epochs=4)
 
 
 def test_best_config_skips_configurations_with_a_diverged_seed():
@@ -398,7 +407,10 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
     n_fits = len(fits)
     files = E.write_deliverables(results, out=tmp_path / "out")
     out = tmp_path / "out"
-    assert set(files) == {"logreg", "nn", "logreg_model", "nn_model", "manifest_path", "manifest"}
+    assert set(files) == {"logreg", "nn", "logreg_model", "nn_model"}
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted(
+        [*E.PREDICTION_FILES.values(), *E.MODEL_FILES.values(), "models",
+         *(f"{n}.quick" for n in [*E.PREDICTION_FILES.values(), *E.MODEL_FILES.values()])])
     for kind, name in E.PREDICTION_FILES.items():
         lines = (out / name).read_text().split("\n")
         assert lines[-1] == "" and len(lines) == len(X_test) + 1
@@ -417,7 +429,7 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
             best.model.score(*_val(ctx)))
         assert best.best_epoch == best.model.best_epoch_ and len(best.history) >= best.best_epoch
         if finals is not None:
-            assert best.config == E.best_config(finals)
+            assert best.config == plans.best_config(finals)
     assert set(results.logreg) == set(ctx.plan.logreg_factors)
     assert set(results.nn) == {*ctx.plan.nn_factors, "activation"}
     assert results.nn_ablation["variant"].iloc[0] == "final"
@@ -458,14 +470,14 @@ def _val(ctx):
 
 def test_workers_setting(monkeypatch):
     monkeypatch.setenv("FMNIST_WORKERS", "0")
-    assert sweeps.workers() == 0
+    assert E.workers() == 0
     monkeypatch.setenv("FMNIST_WORKERS", "3")
-    assert sweeps.workers() == 3
+    assert E.workers() == 3
     monkeypatch.setenv("FMNIST_WORKERS", "two")
     with pytest.raises(ValueError, match="FMNIST_WORKERS must be an integer"):
-        sweeps.workers()
+        E.workers()
     monkeypatch.delenv("FMNIST_WORKERS")
-    assert 1 <= sweeps.workers() <= 2
+    assert E.workers() == 2
 
 
 def test_two_workers_give_the_numbers_of_one(spec, tmp_path, monkeypatch, capsys):
@@ -479,8 +491,15 @@ def test_two_workers_give_the_numbers_of_one(spec, tmp_path, monkeypatch, capsys
         df = run_sweep("nn", configs, spec, tmp_path / f"cache{n}", progress=True)
         assert f"({n} worker process" in capsys.readouterr().err
         frames[n] = df.drop(columns=["seconds", "cached"])
-        histories[n] = [sweeps.history(df, k).drop(columns="seconds") for k in df["key"]]
+        histories[n] = [E.history(df, k).drop(columns="seconds") for k in df["key"]]
     pd.testing.assert_frame_equal(frames["1"], frames["2"])
     for a, b in zip(histories["1"], histories["2"], strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert frames["1"]["val_loss"].nunique() == 4
+
+
+def test_an_error_in_a_worker_is_raised_here(spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMNIST_WORKERS", "2")
+    with pytest.raises(ValueError, match="lr"):
+        sweep(spec, tmp_path, [dict(lr=0.1, epochs=1), dict(lr=-1.0, epochs=1)])
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.suffix != ".json"]

@@ -7,10 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from fmnist import runcache
 from fmnist.data import Standardizer
 from fmnist.models import MLP, LogisticRegression
-from fmnist.plans import with_seeds
 from fmnist.training import fit_model
 from tests.synth import toy_data
 
@@ -204,12 +202,3 @@ def test_the_initial_weights_depend_on_the_seed_only():
         W.setdefault(s, []).append(m.W1)
     np.testing.assert_array_equal(*W[0])
     assert not np.array_equal(W[0][0], W[1][0])
-
-
-def test_sweep_keys_differ_by_seed_and_only_by_what_differs():
-    config = dict(lr=0.1, epochs=3)
-    keys = [runcache.run_key("logreg", c, "data", "code") for c in with_seeds([config], (0, 1, 2))]
-    assert len(set(keys)) == 3
-    assert keys[0] == runcache.run_key("logreg", {"epochs": 3, "random_state": 0, "lr": 0.1},
-                                       "data", "code")  # the order of the keys does not matter
-    assert keys[0] != runcache.run_key("nn", {**config, "random_state": 0}, "data", "code")
