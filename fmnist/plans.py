@@ -26,8 +26,6 @@ import pandas as pd
 from fmnist._io import atomic_write
 from fmnist.data import default_data_dir, load_train, train_val_split
 
-# the aims on the chosen models' mean validation accuracy over seeds: targets, not results
-AIMS = {"logreg": 0.862, "nn": 0.915}
 QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
               "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")
 LN_K = math.log(10)  # the loss of uniform guessing, where every run starts
