@@ -12,9 +12,9 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from fmnist._io import atomic_write
+from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES
 from fmnist.tables import num
 from fmnist.verdicts import confusion_matrix, per_class_accuracy
-from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES
 
 WIDE = 6.0  # inches: a full-width figure; savefig pads 0.1 in each side, the text is 6.3 wide
 FONT = 8  # points: ticks, labels, legends and notes; 7 is the least a printed page allows

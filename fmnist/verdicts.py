@@ -1,20 +1,17 @@
-"""What the results say, as data: the noise rule, the verdict on each factor, and the report's
-claim checks.
+"""What the results say, as data: the noise rule and the verdicts the report's words rest on.
 
 The report's words are written by hand in `report.qmd`; this module only returns numbers and
-verdicts, and `Claims` checks each qualitative sentence against them. The noise rule (`compare`):
-a difference of two mean validation accuracies over seeds counts only if it exceeds twice its
-standard error from the seeds AND one binomial standard error of an accuracy on the validation
-images; otherwise the two settings are tied.
+verdicts, against which the report checks each qualitative sentence (`tools.claims`).
+
+The noise rule (`compare`): a difference of two mean validation accuracies over seeds counts
+only if it exceeds twice its standard error from the seeds AND one binomial standard error of
+an accuracy on the validation images; otherwise the two settings are tied.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -301,101 +298,3 @@ def share_within(C: np.ndarray, classes: list[int]) -> float:
 
 def class_index(names) -> list[int]:
     return [CLASS_NAMES.index(n) for n in names]
-
-
-# --------------------------------------------------------------------------- claim checks
-
-CLAIM_LABEL = "fmnist-failed-claim"
-
-
-class _Marks:
-    """What the notebook shows of the failed claims: a raw Typst block that marks each failure
-    not shown yet where its chunk stands (shown once: showing empties the list), and, from
-    `finish`, a metadata entry for every failure of the document, which the box at the start
-    of the report lists (`query(<fmnist-failed-claim>)`), even one whose chunk hides its
-    output."""
-
-    def __init__(self, claims: Claims, listed: list[dict] | None = None):
-        self.claims = claims
-        self.listed = listed or []
-
-    def _repr_markdown_(self) -> str:
-        out = []
-        for c in self.claims.pending:
-            words = json.dumps(c["words"], ensure_ascii=False)  # also a valid Typst string
-            where = json.dumps(f"{self.claims.document.name}, line {c['line'] or '?'}",
-                               ensure_ascii=False)
-            out.append("```{=typst}\n"
-                       "#block(width: 100%, inset: 6pt, fill: rgb(\"#fdecea\"), "
-                       "stroke: 1pt + rgb(\"#b71c1c\"))[*This claim does not hold* "
-                       f"(#{where}): #{words}]\n```\n")
-        if self.listed:
-            out.append("```{=typst}\n" + "".join(
-                f"#metadata((line: {c['line'] or 0}, "
-                f"words: {json.dumps(c['words'], ensure_ascii=False)})) <{CLAIM_LABEL}>\n"
-                for c in self.listed) + "```\n")
-        self.claims.pending, self.listed = [], []
-        return "\n".join(out)
-
-    def __repr__(self) -> str:
-        return "\n".join(f"claim does not hold (line {c['line']}): {c['words']}"
-                         for c in self.claims.pending)
-
-
-class Claims:
-    """The report's claim checks. `check(words, holds)` records each claim with its line in
-    the document; a failed one is marked in the PDF where the chunk stands (the chunk's last
-    check shows every failure of the chunk), listed in the box at the report's start (by
-    `finish()`, the value of the document's last chunk), and written to
-    `<document>.claims.json`, which `make report` and `make submission` read."""
-
-    def __init__(self, document: str | os.PathLike, quick: bool = False):
-        self.document = Path(document)
-        self.path = self.document.with_suffix(".claims.json")
-        self.lines = self.document.read_text(encoding="utf-8").splitlines()
-        self.record = {"document": self.document.name, "complete": False, "quick": bool(quick),
-                       "claims": []}
-        self.pending: list[dict] = []
-        self._save()
-
-    def _line(self, words: str) -> int | None:
-        for quoted in (json.dumps(words, ensure_ascii=False), repr(words)):
-            for i, text in enumerate(self.lines, start=1):
-                if quoted in text:
-                    return i
-        return None
-
-    def check(self, words: str, holds) -> _Marks | None:
-        """Record the claim `words` (written in the document, on one line) and whether it holds.
-        `holds` may be a function, called now: a claim about a setting these results lack (a
-        KeyError, IndexError or ValueError) does not hold, nor does one resting on a verdict
-        that is missing (NaN, where nothing was compared). Returns the marks of the failures
-        not shown yet (nothing when there are none)."""
-        if callable(holds):
-            try:
-                holds = holds()
-            except (KeyError, IndexError, ValueError):
-                holds = False
-        if isinstance(holds, (float, np.floating)) and np.isnan(holds):
-            holds = False
-        claim = {"line": self._line(words), "words": words, "holds": bool(holds)}
-        self.record["claims"].append(claim)
-        if not claim["holds"]:
-            self.pending.append(claim)
-        self._save()
-        return _Marks(self) if self.pending else None
-
-    def finish(self) -> _Marks | None:
-        """Mark the record complete (the render reached its end); returns the marks of any
-        failure not shown yet and the list of every failure for the box at the start."""
-        self.record["complete"] = True
-        self._save()
-        failed = [c for c in self.record["claims"] if not c["holds"]]
-        return _Marks(self, failed) if self.pending or failed else None
-
-    def _save(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.record, indent=1, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, self.path)
-

@@ -1,10 +1,11 @@
-"""The report's claim checks: `fmnist.verdicts.Claims` (each claim with its line, the record
+"""The report's claim checks: `tools.claims.Claims` (each claim with its line, the record
 `<doc>.claims.json`, the marks a failed claim leaves in the PDF), `tools.claims` (the status
 after a render), and end to end: a small document with a false claim, rendered."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fmnist import verdicts as V
+from tools import claims as C
 from tools import claims as tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,14 +64,14 @@ def listed(markdown: str) -> list[dict]:
     """The (line, words) of each failed claim a Markdown display gives the opening box."""
     return [{"line": int(m.group(1)), "words": json.loads(m.group(2))} for m in
             re.finditer(rf"#metadata\(\(line: (\d+), words: ({TYPST_STRING})\)\) "
-                        rf"<{V.CLAIM_LABEL}>", markdown)]
+                        rf"<{C.CLAIM_LABEL}>", markdown)]
 
 
 # --------------------------------------------------------------------------- Claims
 
 
 def test_each_claim_is_found_on_its_line_in_either_quotes(doc):
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     claims.check("The first claim holds", True)
     claims.check("A claim in single quotes", True)
     claims.check("Une affirmation « accentuée »", True)
@@ -78,7 +80,7 @@ def test_each_claim_is_found_on_its_line_in_either_quotes(doc):
 
 
 def test_the_record_is_written_from_the_start_and_complete_only_at_the_end(doc):
-    claims = V.Claims(doc, quick=True)
+    claims = C.Claims(doc, quick=True)
     assert record(doc) == {"document": "doc.qmd", "complete": False, "quick": True, "claims": []}
     claims.check("The first claim holds", True)
     claims.check("A claim in single quotes", False)
@@ -89,13 +91,13 @@ def test_the_record_is_written_from_the_start_and_complete_only_at_the_end(doc):
     claims.finish()
     assert record(doc)["complete"] is True and record(doc)["quick"] is True
     assert not list(doc.parent.glob("*.tmp"))
-    V.Claims(doc)  # a new render starts a new record
+    C.Claims(doc)  # a new render starts a new record
     assert record(doc) == {"document": "doc.qmd", "complete": False, "quick": False,
                            "claims": []}
 
 
 def test_a_callable_is_called_and_a_missing_setting_is_a_failed_claim(doc):
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     claims.check("The first claim holds", lambda: True)
     claims.check("A claim in single quotes", lambda: {}["lr"])           # KeyError
     claims.check("Une affirmation « accentuée »", lambda: [][0])         # IndexError
@@ -104,7 +106,7 @@ def test_a_callable_is_called_and_a_missing_setting_is_a_failed_claim(doc):
 
 
 def test_a_bug_in_a_check_is_not_a_failed_claim_but_an_error(doc):
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     with pytest.raises(TypeError):
         claims.check("The first claim holds", lambda: None + 1)
 
@@ -114,7 +116,7 @@ def test_numpy_booleans_are_claims_and_a_missing_verdict_does_not_hold(doc):
     on it is not verified, so it does not hold (bool(nan) is True)."""
     import numpy as np
 
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     claims.check("The first claim holds", np.bool_(True))
     claims.check("A claim in single quotes", np.bool_(False))
     claims.check("Une affirmation « accentuée »", float("nan"))
@@ -123,13 +125,13 @@ def test_numpy_booleans_are_claims_and_a_missing_verdict_does_not_hold(doc):
 
 
 def test_a_claim_that_holds_shows_nothing(doc):
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     assert claims.check("The first claim holds", True) is None
     assert claims.finish() is None
 
 
 def test_a_failed_claim_is_marked_once_and_listed_at_the_end(doc):
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     shown = claims.check("A claim in single quotes", False)
     assert "10" in repr(shown)
     md = shown._repr_markdown_()
@@ -145,7 +147,7 @@ def test_a_failed_claim_is_marked_once_and_listed_at_the_end(doc):
 
 def test_the_last_check_of_a_chunk_shows_every_failure_of_the_chunk(doc):
     """Only a chunk's last value is displayed: it must carry the earlier failures too."""
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     claims.check("A claim in single quotes", False)
     claims.check("Une affirmation « accentuée »", False)
     last = claims.check("The first claim holds", True)
@@ -154,7 +156,7 @@ def test_the_last_check_of_a_chunk_shows_every_failure_of_the_chunk(doc):
 
 
 def test_finish_marks_a_failure_no_chunk_displayed_and_lists_every_failure(doc):
-    claims = V.Claims(doc)
+    claims = C.Claims(doc)
     claims.check("Une affirmation « accentuée »", False)._repr_markdown_()  # shown
     claims.check("Words written nowhere", False)._repr_markdown_()  # a hidden chunk's output
     claims.check("A claim in single quotes", False)  # not a chunk's last value: never shown
@@ -175,7 +177,7 @@ def test_marks_compile_in_typst_whatever_the_words_and_the_document_name(tmp_pat
     path = tmp_path / "_draft #2.qmd"
     path.write_text(f"```{{python}}\nclaims.check({json.dumps(words, ensure_ascii=False)}, "
                     "False)\n```\n", encoding="utf-8")
-    claims = V.Claims(path)
+    claims = C.Claims(path)
     md = claims.check(words, False)._repr_markdown_() + claims.finish()._repr_markdown_()
     typ = tmp_path / "marks.typ"
     typ.write_text("\n".join([report_box(), *typst_blocks(md)]), encoding="utf-8")
@@ -199,7 +201,7 @@ def test_every_claim_of_the_report_can_be_found_and_shown(tmp_path):
     text = (ROOT / "report.qmd").read_text(encoding="utf-8")
     copy = tmp_path / "report.qmd"
     copy.write_text(text, encoding="utf-8")
-    claims = V.Claims(copy)
+    claims = C.Claims(copy)
     chunks = parse(text, "report.qmd").chunks
     found = []
     for chunk in chunks:
@@ -298,9 +300,9 @@ execute:
 
 ```{{python}}
 #| label: setup
-#| include: false
+from tools.claims import Claims
 from fmnist import verdicts
-claims = verdicts.Claims("claimdoc.qmd")
+claims = Claims("claimdoc.qmd")
 ```
 
 The first paragraph states a fact that is true.
@@ -355,9 +357,10 @@ def rendered(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("claims")
     qmd = tmp / "claimdoc.qmd"
     qmd.write_text(E2E.format(box=report_box()), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the document imports tools.claims
     proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(qmd),
                            "--build-dir", str(tmp / "build")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = qmd.read_text(encoding="utf-8").splitlines()
     line = {w: next(i for i, t in enumerate(lines, 1) if w in t)

@@ -15,7 +15,6 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from fmnist import plots  # noqa: E402
-from fmnist.verdicts import per_class_accuracy  # noqa: E402
 from fmnist.data import CLASS_NAMES  # noqa: E402
 from fmnist.plots import (  # noqa: E402
     plot_activations,
@@ -27,6 +26,7 @@ from fmnist.plots import (  # noqa: E402
     plot_per_class_accuracy,
     plot_weight_templates,
 )
+from fmnist.verdicts import per_class_accuracy  # noqa: E402
 from tools.qmdrender.outputs import TEXT_WIDTH_IN  # noqa: E402
 
 PAD = 0.1  # inches: what savefig(bbox_inches="tight"), as the report saves, adds on each side
