@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 data: venv
-	$(PY) -m fmnist data
+	$(PY) -m tools.data
 
 figure: data
 	$(PY) -m fmnist figure
