@@ -198,14 +198,10 @@ def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: di
 # ------------------------------------------------------------------------------- deliverables
 
 def write_deliverables(results: Results, out: str | os.PathLike = ".") -> dict[str, Path]:
-    """Write the two prediction files (one class 0-9 per line, in test.csv's order), save the
-    two submitted models (quick-mode outputs get their `.quick` markers), and write the
-    manifest `deliverables.json` that ties them to these results and this data. Returns the
-    paths {logreg, nn, logreg_model, nn_model, manifest_path} and the manifest itself."""
-    from fmnist import deliverables
-    from fmnist._io import atomic_write, write_predictions
-    from fmnist.data import load_test
-    from fmnist.provenance import data_provenance
+    """Write the two prediction files (one class 0-9 per line, in test.csv's order) and save
+    the two submitted models (quick-mode outputs get their `.quick` markers). Returns the
+    paths {logreg, nn, logreg_model, nn_model}."""
+    from fmnist.data import atomic_write, load_test, write_predictions
 
     out = Path(out)
     X_test = load_test(results.ctx.data_dir / "test.csv")
@@ -219,28 +215,12 @@ def write_deliverables(results: Results, out: str | os.PathLike = ".") -> dict[s
         for path in (model_path, pred_path):
             quickmode.mark(path, results.ctx.quick)
         written[f"{kind}_model"], written[kind] = model_path, pred_path
-    names = [str(Path(written[k]).relative_to(out)) for k in ("logreg", "nn", "logreg_model",
-                                                               "nn_model")]
-    manifest = deliverables.make_manifest(out, results.ctx.quick,
-                                          data_provenance(results.ctx.data_dir), len(X_test),
-                                          files=names)
-    written["manifest_path"] = deliverables.write_manifest(out, manifest)
-    written["manifest"] = manifest
     return written
-
-
-def overlap(ctx: Context) -> list:
-    """The images shared by train.csv and test.csv, as (train line, test line) pairs (cached
-    by `fmnist.provenance`). Where the data came from is in the manifest, `manifest["data"]`."""
-    from fmnist.provenance import find_overlap
-
-    return find_overlap(ctx.data_dir / "train.csv", ctx.data_dir / "test.csv")
 
 
 def remake_predictions(ctx: Context, out: str | os.PathLike = ".") -> dict[str, Path]:
     """Remake the prediction files from the saved models in out/models/ (no training)."""
-    from fmnist._io import write_predictions
-    from fmnist.data import DataError, load_test
+    from fmnist.data import DataError, load_test, write_predictions
     from fmnist.models import load_model as load
 
     out = Path(out)

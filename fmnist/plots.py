@@ -18,9 +18,8 @@ if not os.environ.get("MPLBACKEND") and not os.environ.get("DISPLAY") and sys.pl
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fmnist._io import atomic_write  # noqa: E402
 from fmnist.analysis import confusion_matrix, num, per_class_accuracy  # noqa: E402
-from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES  # noqa: E402
+from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, atomic_write  # noqa: E402
 
 DPI = 200
 

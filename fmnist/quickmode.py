@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fmnist._io import atomic_write
+from fmnist.data import atomic_write
 
 ENV = "FMNIST_QUICK"
 NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real result. "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist._io import atomic_write
+from fmnist.data import atomic_write
 from fmnist.training import HISTORY_KEYS
 
 FORMAT = 2
