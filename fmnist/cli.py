@@ -148,8 +148,6 @@ def train_arguments(parser) -> None:
                             help=text.format(default(name)), **kwargs)
     parser.add_argument("--nesterov", action="store_true", default=S,
                         help="Nesterov momentum (default: off)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=S,
-                        help=f"learning-rate schedule ({default('lr_schedule')})")
     parser.add_argument("--augment", choices=[a or "none" for a in AUGMENTATIONS], default=S,
                         help="random training-batch augmentation (default: none)")
     parser.add_argument("--last-epoch", action="store_true",
@@ -209,7 +207,8 @@ def train(args) -> int:
         model.set_params(epochs=min(model.epochs, 2))
         print("quick mode (FMNIST_QUICK=1): 5000 training examples, at most 2 epochs",
               file=sys.stderr)
-    print(f"{model!r}\ntraining on {len(X_tr)}, validating on {len(X_val)}", flush=True)
+    print(f"{model!r}\ntraining on {len(X_tr)} examples, validating on {len(X_val)}",
+          flush=True)
     t0 = time.perf_counter()
     model.fit(X_tr, y_tr, X_val, y_val,
               callback=lambda epoch, rec: print(format_record(rec, model.epochs), flush=True))

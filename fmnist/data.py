@@ -59,9 +59,9 @@ def load_test(path: str | os.PathLike | None = None) -> np.ndarray:
 def _load(path: str | os.PathLike | None, kind: str) -> np.ndarray:
     """The checked uint8 matrix (n, 785) or (n, 784); cached while the file is unchanged."""
     path = Path(path) if path is not None else default_data_dir() / f"{kind}.csv"
-    if not path.is_file():
-        raise DataError(f"{path}: file not found (or not a file); run `make data` to build it, "
-                        f"or copy the course's {path.name} ({ROW[kind]}) there")
+    if not path.is_file() or path.stat().st_size > 1 << 30:  # the course's train.csv: 0.13 GB
+        raise DataError(f"{path}: not found, not a file, or over 1 GB; run `make data` to build "
+                        f"or diagnose it, or copy the course's {path.name} ({ROW[kind]}) there")
     key = f"{path.name}.{kind}.{path.stat().st_size}-{path.stat().st_mtime_ns}"
     for cache in (path.parent / ".cache").glob(key + "-*.npy"):
         with contextlib.suppress(Exception):  # a damaged cache only means parsing again
@@ -81,7 +81,7 @@ def _load(path: str | os.PathLike | None, kind: str) -> np.ndarray:
 
 def parse_csv(path: Path, raw: bytes, kind: str) -> np.ndarray:
     """The uint8 matrix of a file's bytes; DataError names its first bad line."""
-    lines = [line.strip() for line in raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")]
+    lines = [line.strip(b" \t\r") for line in raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")]
     start = next((i for i, line in enumerate(lines) if line), len(lines))
     if start < len(lines) and is_header(lines[start].decode("utf-8", "replace")):
         n, start = len(lines[start].split(b",")), start + 1
@@ -130,7 +130,7 @@ def _parse_block(lines: list[bytes], kind: str) -> np.ndarray | None:
 
 def row_problem(line: bytes, kind: str) -> str | None:
     """What is wrong with one data line, or None if it is fine (or blank)."""
-    cells = [c.strip().decode("utf-8", "replace") for c in line.strip().split(b",")]
+    cells = [c.strip(b" \t\r").decode("utf-8", "replace") for c in line.split(b",")]
     if cells == [""]:  # a blank line
         return None
     if len(cells) != N_PIXELS + (kind == "train"):
