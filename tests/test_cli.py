@@ -326,3 +326,11 @@ def test_from_models_without_saved_models_says_what_to_do(tmp_path, data_dir, ca
                      str(tmp_path)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "models/logreg.npz" in line and "python -m fmnist experiments" in line
+
+
+def test_the_data_command_is_make_datas_now(capsys):
+    """Building and diagnosing data/ is tooling (tools/data.py); fmnist's CLI has no `data`."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["data"])
+    assert info.value.code == 2 and "invalid choice: 'data'" in one_error_line(
+        capsys.readouterr().err)
