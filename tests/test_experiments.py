@@ -401,7 +401,7 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
     n_fits = len(fits)
     files = E.write_deliverables(results, out=tmp_path / "out")
     out = tmp_path / "out"
-    assert set(files) == {"logreg", "nn", "logreg_model", "nn_model", "manifest_path", "manifest"}
+    assert set(files) == {"logreg", "nn", "logreg_model", "nn_model"}
     for kind, name in E.PREDICTION_FILES.items():
         lines = (out / name).read_text().split("\n")
         assert lines[-1] == "" and len(lines) == len(X_test) + 1
