@@ -62,7 +62,8 @@ def _load(path: str | os.PathLike | None, kind: str) -> np.ndarray:
     if not path.is_file() or path.stat().st_size > 1 << 30:  # the course's train.csv: 0.13 GB
         raise DataError(f"{path}: not found, not a file, or over 1 GB; run `make data` to build "
                         f"or diagnose it, or copy the course's {path.name} ({ROW[kind]}) there")
-    key = f"{path.name}.{kind}.{path.stat().st_size}-{path.stat().st_mtime_ns}"
+    st = path.stat()  # a cache is for one version of the file: its size, time and inode
+    key = f"{path.name}.{kind}.{st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
     for cache in (path.parent / ".cache").glob(key + "-*.npy"):
         with contextlib.suppress(Exception):  # a damaged cache only means parsing again
             M = np.load(cache, allow_pickle=False)

@@ -120,8 +120,8 @@ def build_csvs(out_dir: str | os.PathLike, idx_dir: str | os.PathLike | None = N
     The pair is replaced as one: both files are written to temporary files first, then a mark
     (`.build-in-progress`, holding their checksums) is written, both are renamed into place,
     the record is written and the mark removed. A build killed half-way leaves the mark, and
-    the next `ensure_data` removes the files it names and builds again. Disk errors (a full
-    disk, a read-only folder) raise DataError and leave nothing behind.
+    the next `make data` (tools/data.py) removes the files it names and builds again. Disk
+    errors (a full disk, a read-only folder) raise DataError and leave nothing behind.
     """
     idx_dir = Path(idx_dir) if idx_dir is not None else default_idx_dir()
     if test_per_class < 1:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist.data import N_CLASSES, DataError, default_data_dir
+from fmnist.data import N_CLASSES, DataError, default_data_dir, load_test, load_train
 from tools import datadir, provenance
 from tools.build import DEFAULT_IDX_DIR, build_csvs, default_idx_dir, provision_idx
 from tools.csvcheck import check_csv, inspect_input
@@ -86,9 +86,7 @@ def report(data_dir: Path, idx_dir: Path, seed: int) -> int:
     train_path, test_path, built = ensure(data_dir, idx_dir, seed)
     origin = provenance.data_provenance(data_dir)
     pairs = provenance.find_overlap(train_path, test_path)
-    from fmnist.data import load_test, load_train  # cached by now: milliseconds
-
-    X, y = load_train(train_path)
+    X, y = load_train(train_path)  # cached by now: milliseconds
     X_test = load_test(test_path)
     verb = "built" if built else "validated"
     print(f"{verb} {train_path}: {X.shape[0]} x {X.shape[1] + 1} "

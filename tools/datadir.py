@@ -142,7 +142,7 @@ def clear_leftovers(data_dir: Path) -> list[Path]:
     for kind in ("train", "test"):
         with contextlib.suppress(OSError):
             st = (data_dir / f"{kind}.csv").stat()
-            current.add(f"{kind}.csv.{kind}.{st.st_size}-{st.st_mtime_ns}-")
+            current.add(f"{kind}.csv.{kind}.{st.st_size}-{st.st_mtime_ns}-{st.st_ino}-")
     with contextlib.suppress(OSError):
         for p in (data_dir / ".cache").iterdir():
             with contextlib.suppress(OSError):
