@@ -97,11 +97,11 @@ def figure(args) -> int:
     from fmnist import plots
     from fmnist.data import atomic_write, load_train
 
+    check_output(args.out, "--out")
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:
         raise DataError(f"{args.out}: unknown image format {args.out.suffix or '(no suffix)'!r}; "
                         f"end the name in {', '.join('.' + f for f in FIGURE_FORMATS)}")
-    check_output(args.out, "--out")
     X, y = load_train((args.data_dir or default_data_dir()) / "train.csv")
     fig = plots.plot_examples(X, y, random_state=args.seed)
     with atomic_write(args.out, "wb") as f:

@@ -60,8 +60,8 @@ def _load(path: str | os.PathLike | None, kind: str) -> np.ndarray:
     """The checked uint8 matrix (n, 785) or (n, 784); cached while the file is unchanged."""
     path = Path(path) if path is not None else default_data_dir() / f"{kind}.csv"
     if not path.is_file() or path.stat().st_size > 1 << 30:  # the course's train.csv: 0.13 GB
-        raise DataError(f"{path}: not found, not a file, or over 1 GB; run `make data` to build "
-                        f"or diagnose it, or copy the course's {path.name} ({ROW[kind]}) there")
+        raise DataError(f"{path}: file not found (or not a file, or over 1 GB); run `make data` "
+                        f"to build or diagnose it, or copy the course's {path.name} there")
     st = path.stat()  # a cache is for one version of the file: its size, time and inode
     key = f"{path.name}.{kind}.{st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
     for cache in (path.parent / ".cache").glob(key + "-*.npy"):
@@ -213,10 +213,6 @@ class Standardizer:
     """ONE mean and ONE std for all pixels, fitted on the training part: unlike per-pixel ones,
     they do not blow up near-constant border pixels, and flipping commutes with them."""
 
-    def __init__(self):
-        self.mean_: float | None = None
-        self.std_: float | None = None
-
     def fit(self, X: np.ndarray) -> Standardizer:
         X = np.asarray(X, dtype=np.float64) / 255.0  # (n, 784) raw pixels -> [0, 1]
         self.mean_ = float(X.mean())
@@ -225,9 +221,12 @@ class Standardizer:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Raw pixels (n, 784) -> (X / 255 - mean) / std, float32 (n, 784)."""
-        if self.mean_ is None:
+        if not hasattr(self, "mean_"):
             raise RuntimeError("Standardizer is not fitted; call fit(X_train) first")
         return ((np.asarray(X, np.float32) / 255 - self.mean_) / self.std_).astype(np.float32)
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).transform(X)
 
     def to_dict(self) -> dict:
         return {"mean": self.mean_, "std": self.std_}
@@ -248,8 +247,8 @@ def check_X(X, name: str = "X") -> np.ndarray:
     """Raw pixels (n, 784), numbers 0..255; fractions (pixels already scaled?) are refused."""
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != N_PIXELS or X.dtype.kind not in "uif" or not len(X):
-        raise ValueError(f"{name} must have shape (n, {N_PIXELS}) (n > 0) and hold numbers (raw "
-                         f"pixels 0..255), got shape {X.shape} and dtype {X.dtype}")
+        raise ValueError(f"{name} must have shape (n, {N_PIXELS}) with n > 0, and must hold "
+                         f"numbers (raw pixels 0..255); got {X.shape}, dtype {X.dtype}")
     if X.dtype != np.uint8:
         lo, hi = X.min(), X.max()
         if not 0 <= lo <= hi <= 255:  # NaN fails too
