@@ -619,3 +619,21 @@ def test_val_fraction_outside_0_1_is_a_data_error(fraction):
     X, y = _labelled(per_class=20)
     with pytest.raises(DataError, match=r"val_fraction must be between 0 and 1.*0\.1"):
         train_val_split(X, y, val_fraction=fraction)
+
+
+def test_a_line_of_millions_of_values_is_refused_in_moments(tmp_path):
+    """A hostile file: one 6 MB line. It used to take minutes (pandas and the header check
+    went through every value); counting the commas first names it at once."""
+    import time
+
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"1," * 3_000_000 + b"1\n" + "\n".join(_train_lines()).encode() + b"\n")
+    t0 = time.perf_counter()
+    with pytest.raises(DataError, match=r"line 1: 3000001 values, expected 785"):
+        load_train(path)
+    assert time.perf_counter() - t0 < 30
+    lines = _train_lines()
+    lines[4] = "1," * 3_000_000 + "1"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 5: 3000001 values"):
+        load_train(path)
