@@ -82,7 +82,8 @@ def _load(path: str | os.PathLike | None, kind: str) -> np.ndarray:
 
 def parse_csv(path: Path, raw: bytes, kind: str) -> np.ndarray:
     """The uint8 matrix of a file's bytes; DataError names its first bad line."""
-    lines = [line.strip(b" \t\r") for line in raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")]
+    raw = raw.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines = [line.strip(b" \t") for line in raw.split(b"\n")]  # LF, CRLF or CR line ends
     start = next((i for i, line in enumerate(lines) if line), len(lines))
     if start < len(lines) and is_header(lines[start].decode("utf-8", "replace")):
         n, start = len(lines[start].split(b",")), start + 1
@@ -146,10 +147,10 @@ def row_problem(line: bytes, kind: str) -> str | None:
             return f"{column} is empty; every row needs {ROW[kind]}"
         if is_label:
             if value is None or not 0 <= value <= 9:
-                return (f"label {cell!r} is not an integer 0..9 (one of the classes "
+                return (f"label {cell[:20]!r} is not an integer 0..9 (one of the classes "
                         f"{', '.join(CLASS_NAMES)}); fix or delete the line")
         elif value is None:
-            return f"{column} is {cell!r}, not an integer; pixels must be integers 0..255"
+            return f"{column} is {cell[:20]!r}, not an integer; pixels must be integers 0..255"
         elif not 0 <= value <= 255:
             return f"{column} is {cell}, outside 0..255; pixels must be integers 0..255"
     return None

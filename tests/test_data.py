@@ -637,3 +637,14 @@ def test_a_line_of_millions_of_values_is_refused_in_moments(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"line 5: 3000001 values"):
         load_train(path)
+
+
+def test_old_mac_line_endings_are_read_like_any_others(tmp_path):
+    """Excel's "CSV (Macintosh)" ends lines with CR alone; a bad line is still named."""
+    X, y = make_images(2)
+    path = tmp_path / "train.csv"
+    path.write_bytes(csv_text(np.column_stack([y, X])).replace("\n", "\r").encode())
+    np.testing.assert_array_equal(load_train(path)[0], X)
+    path.write_bytes("\r".join(_set(_train_lines(), 6, 3, "x")).encode())
+    with pytest.raises(DataError, match=r"line 6: column 3 \(pixel 2\) is 'x'"):
+        load_train(path)
