@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-from fmnist.data import DataError, array_sha256, atomic_write, load_test
+from fmnist.data import DataError, array_sha256, atomic_write, default_data_dir, load_test
 from tools.provenance import data_provenance, sha256_file
 
 MANIFEST_NAME = "deliverables.json"
@@ -63,7 +63,7 @@ def make_manifest(root: str | os.PathLike, data_dir: str | os.PathLike | None = 
     """The manifest of the files in `root` as they are now (all of FILES must exist; the
     claims file is recorded when there is one)."""
     root = Path(root)
-    data_dir = Path(data_dir) if data_dir is not None else root / "data"
+    data_dir = Path(data_dir) if data_dir is not None else root / default_data_dir()
     names = [*FILES, *([CLAIMS_NAME] if (root / CLAIMS_NAME).is_file() else [])]
     missing = [name for name in FILES if not (root / name).is_file()]
     if missing:
@@ -155,8 +155,8 @@ def check_manifest(root: str | os.PathLike, *, allow_quick: bool = False,
     predictions, the models, the claims) is missing or differs from the one recorded after the
     render; a prediction file does not have one class per test row; the results are quick-mode
     (unless `allow_quick`); the data was built from Debian's package (unless
-    `allow_built_data`). When `data_dir` (default `root/data`) holds a test.csv, the
-    predictions must be for that file's images.
+    `allow_built_data`). When `data_dir` (default `root/data`, or FMNIST_DATA_DIR) holds a
+    test.csv, the predictions must be for that file's images.
     """
     root = Path(root)
     try:
@@ -183,7 +183,7 @@ def check_manifest(root: str | os.PathLike, *, allow_quick: bool = False,
         what = m["data"].get("description") or "the data was built from Debian's package."
         out.append(f"{what} Copy the course's train.csv and test.csv into data/ and run `make "
                    "report` again (or pass --allow-built-data if you know better)")
-    data_dir = Path(data_dir) if data_dir is not None else root / "data"
+    data_dir = Path(data_dir) if data_dir is not None else root / default_data_dir()
     out += _current_data_problems(m, data_dir)
     return out
 
@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.deliverables", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=".", help="the project folder")
-    parser.add_argument("--data-dir", default=None, help="the data folder (default ROOT/data)")
+    parser.add_argument("--data-dir", default=None,
+                        help="the data folder (default: ROOT/$FMNIST_DATA_DIR or ROOT/data)")
     args = parser.parse_args(argv)
     try:
         path = write_manifest(args.root, make_manifest(args.root, args.data_dir))
