@@ -162,11 +162,15 @@ def test_in_a_git_work_tree_only_tracked_code_is_packed(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "add", "fmnist/__init__.py", "fmnist/data.py"],
                    check=True)
-    (tmp_path / "fmnist" / "my_experiment.py").write_text("print('untracked')\n")
-    _render(tmp_path)  # the untracked file is newer than the old render; render again
+    (tmp_path / "fmnist" / "helpers.py").write_text("print('untracked')\n")
+    (tmp_path / "fmnist" / "scratch.txt").write_text("notes\n")
+    _render(tmp_path)  # the new files are newer than the old render; render again
+    assert "fmnist/helpers.py is not tracked by git" in _problems(tmp_path)
+    (tmp_path / ".gitignore").write_text("fmnist/helpers.py\n")  # a file the student ignores
     assert submission.main(["--root", str(tmp_path)]) == 0
     names = _zip_names(tmp_path)
-    assert "fmnist/data.py" in names and "fmnist/my_experiment.py" not in names
+    assert {n for n in names if n.startswith("fmnist/")} == {"fmnist/__init__.py",
+                                                             "fmnist/data.py"}
 
 
 # ---------------------------------------------------------------- issue 20.1: the notebook

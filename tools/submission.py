@@ -21,7 +21,8 @@ Refuses (exit 2, one line per problem) unless:
   not built from Debian's package (`--allow-built-data` overrides);
 - `report.claims.json` (written by the report during the render) is there, complete, not
   quick, not older than the render's sources, and every claim in it holds;
-- report.ipynb, if there is one, holds nothing that report.qmd lacks.
+- report.ipynb, if there is one, holds nothing that report.qmd lacks;
+- no .py file under fmnist/ is left out of git (it would be left out of the zip).
 """
 
 from __future__ import annotations
@@ -62,17 +63,33 @@ class SubmissionError(Exception):
     """The archive cannot be made yet; the message lists every reason."""
 
 
+def _git_files(root: Path, *options: str) -> list[Path] | None:
+    """`git ls-files OPTIONS -- fmnist` in `root`, or None when it is not a git work tree."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", *options, "--",
+                              "fmnist"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [root / name for name in out.decode().split("\0") if name]
+
+
+def _is_code(path: Path) -> bool:
+    return path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+
+
 def code_files(root: Path) -> list[Path]:
     """The solution's code: the .py/.ipynb files under fmnist/ that git tracks (every such file
     there when `root` is not a git work tree), never caches or stray files."""
-    try:
-        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "fmnist"],
-                                capture_output=True, check=True).stdout.decode().split("\0")
-        paths = [root / name for name in listed if name]
-    except (OSError, subprocess.CalledProcessError):
-        paths = list((root / "fmnist").rglob("*"))
-    return sorted(p for p in paths if p.suffix in CODE_SUFFIXES and p.is_file()
-                  and "__pycache__" not in p.parts)
+    tracked = _git_files(root)
+    paths = tracked if tracked is not None else (root / "fmnist").rglob("*")
+    return sorted(p for p in paths if _is_code(p))
+
+
+def untracked_code(root: Path) -> list[Path]:
+    """Code files under fmnist/ that git does not track (and does not ignore): they would be
+    missing from the zip, and the solution might not run without them."""
+    return sorted(p for p in _git_files(root, "--others", "--exclude-standard") or []
+                  if _is_code(p))
 
 
 def _normalize_authors(value) -> list[dict]:
@@ -214,6 +231,8 @@ def problems(root: Path, allow_built_data: bool = False) -> list[str]:
             out.append(f"{name} is missing{hint}")
     if not code_files(root):
         out.append("fmnist/ holds no code (.py files tracked by git)")
+    out += [f"{p.relative_to(root)} is not tracked by git, so it would not be packed; `git add` "
+            "it if the solution needs it, or delete it" for p in untracked_code(root)]
     pdf = root / "report.pdf"
     if pdf.is_file():
         newer = [p for p in render_sources(root)
