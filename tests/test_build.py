@@ -555,3 +555,26 @@ def test_the_known_build_is_the_seed_0_build(real_build):
     data_dir, proc = real_build
     assert proc.returncode == 0, proc.stderr
     assert set(provenance.read_record(data_dir)["array_sha256"].values()) == KNOWN_BUILDS
+
+
+def test_a_record_of_an_earlier_version_is_upgraded_to_name_the_arrays(tmp_path, idx_dir):
+    """A build with another seed, recorded before records named the arrays: `make data` adds
+    them, so re-saving the files later does not turn them into "the course's"."""
+    import json
+
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, seed=5, test_per_class=2)
+    record = json.loads((tmp_path / "provenance.json").read_text())
+    old = {k: v for k, v in record.items() if k != "array_sha256"}
+    (tmp_path / "provenance.json").write_text(json.dumps({**old, "format": 1}))
+    from fmnist.data import data_origin
+
+    assert data_origin(tmp_path) == "supplied"  # what fmnist alone can tell from it
+    proc = run_data("--data-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert provenance.read_record(tmp_path)["array_sha256"] == record["array_sha256"]
+    assert data_origin(tmp_path) == "built"
+    (tmp_path / "test.csv").write_text("\n".join(
+        ",".join(row) for row in (line.split(",") for line in
+                                  (tmp_path / "test.csv").read_text().splitlines())) + "\r\n")
+    assert data_origin(tmp_path) == "built"

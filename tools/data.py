@@ -54,6 +54,7 @@ def ensure(data_dir: Path, idx_dir: Path, seed: int = 0) -> tuple[Path, Path, bo
         if os.access(data_dir, os.W_OK):
             with contextlib.suppress(OSError), datadir.build_lock(data_dir):
                 datadir.clear_leftovers(data_dir)
+                provenance.upgrade_record(data_dir)
         return train_path, test_path, False
     if have_train or have_test:
         present, absent = (train_path, test_path) if have_train else (test_path, train_path)

@@ -86,6 +86,24 @@ def read_record(data_dir: str | os.PathLike) -> dict:
     return record if record.get("source") == "built" and isinstance(sums, dict) else {}
 
 
+def upgrade_record(data_dir: str | os.PathLike) -> bool:
+    """A format-1 record (written before records named the parsed arrays) whose file checksums
+    still match the files gets their arrays' SHA-256 added, so that the build stays recognised
+    however the files are re-saved later. Returns whether it was upgraded."""
+    data_dir = Path(data_dir)
+    record = _read_json(data_dir / RECORD_NAME)
+    if record.get("source") != "built" or "array_sha256" in record:
+        return False
+    paths = {k: data_dir / f"{k}.csv" for k in ("train", "test")}
+    if any(record.get(f"{k}_sha256") != sha256_file(p) for k, p in paths.items()):
+        return False
+    X, y = load_train(paths["train"])
+    record["array_sha256"] = {"train": array_sha256(np.column_stack([y, X])),
+                              "test": array_sha256(load_test(paths["test"]))}
+    write_record(data_dir, {k: v for k, v in record.items() if k != "format"})
+    return True
+
+
 def data_provenance(data_dir: str | os.PathLike | None = None) -> dict:
     """Where `train.csv` and `test.csv` in `data_dir` came from, judged by their contents.
 
