@@ -148,6 +148,9 @@ def test_strays_notes_secrets_caches_and_data_are_never_packed(tmp_path):
     for name, text in strays.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
+    (tmp_path / "secret.txt").write_text("TOKEN=secret\n")
+    os.symlink(tmp_path / "secret.txt", tmp_path / "fmnist" / "secret.py")
+    strays["fmnist/secret.py"] = ""
     assert submission.main(["--root", str(tmp_path)]) == 0
     names = _zip_names(tmp_path)
     assert not names & set(strays)

@@ -74,7 +74,9 @@ def _git_files(root: Path, *options: str) -> list[Path] | None:
 
 
 def _is_code(path: Path) -> bool:
-    return path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+    """A .py/.ipynb file itself (a symbolic link could pack any file of the machine)."""
+    return (path.suffix in CODE_SUFFIXES and path.is_file() and not path.is_symlink()
+            and "__pycache__" not in path.parts)
 
 
 def code_files(root: Path) -> list[Path]:
