@@ -1,6 +1,5 @@
-"""`python -m fmnist figure | train | experiments`: the command line, one function pair per
-command (`make data` builds or checks data/). Errors the user can fix end with one line
-`error: ...` and exit status 2 (1 for a diverged run), never a traceback."""
+"""`python -m fmnist figure | train | experiments`: one function pair per command. Errors the
+user can fix end in one line `error: ...`, exit status 2 (1 for a diverged run), no traceback."""
 
 from __future__ import annotations
 
@@ -34,8 +33,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, type=Path,
-                        help="folder holding train.csv and test.csv (default: $FMNIST_DATA_DIR "
-                             "or ./data)")
+                        help="folder of train.csv and test.csv (default: $FMNIST_DATA_DIR or data)")
 
 
 def _nonnegative_int(text: str) -> int:
@@ -51,7 +49,7 @@ def _fraction(text: str) -> float:
     raise argparse.ArgumentTypeError(f"must be a number strictly between 0 and 1, got {text!r}")
 
 
-_PREDICTIONS = re.compile(rb"([0-9]\r?\n)*([0-9]\r?\n?)?")
+_PREDICTIONS = re.compile(rb"([0-9]\r?\n)*([0-9]\r?\n?)?")  # one class per line
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
@@ -71,17 +69,21 @@ def check_output(path: Path, option: str, data_dir: Path | None = None) -> Path:
         raise DataError(f"{path}: is an input of the project (a data file or the report); give "
                         f"{option} another file name, e.g. "
                         f"{'pred.csv' if option == '--out' else 'model.npz'}")
-    if path.is_file():
-        if option == "--out":
-            with open(path, "rb") as f:
-                ok, what = bool(_PREDICTIONS.fullmatch(f.read(1 << 20))), "a predictions file"
-        else:
-            ok = zipfile.is_zipfile(path) and "meta.npy" in zipfile.ZipFile(path).namelist()
-            what = "a model saved by fmnist"
-        if not ok:
-            raise DataError(f"{path}: exists and is not {what}, so {option} does not replace "
-                            "it; give another file name, or move that file away first")
+    if path.is_file() and not _written_by(path, option):
+        what = "a predictions file" if option == "--out" else "a model saved by fmnist"
+        raise DataError(f"{path}: exists and is not {what}, so {option} does not replace it; "
+                        "give another file name, or move that file away first")
     return path
+
+
+def _written_by(path: Path, option: str) -> bool:
+    """Whether the existing `path` is what `option` writes: predictions or a saved model."""
+    if option == "--out":
+        with open(path, "rb") as f:
+            return bool(_PREDICTIONS.fullmatch(f.read(1 << 20)))
+    with contextlib.suppress(zipfile.BadZipFile), zipfile.ZipFile(path) as zf:
+        return "meta.npy" in zf.namelist()
+    return False
 
 
 # ------------------------------------------------------------------------------- figure
