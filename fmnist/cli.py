@@ -33,7 +33,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, type=Path,
-                        help="folder of train.csv and test.csv (default: $FMNIST_DATA_DIR or data)")
+                        help="the CSV files' folder (default: $FMNIST_DATA_DIR or ./data)")
 
 
 def _nonnegative_int(text: str) -> int:
