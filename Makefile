@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 data: venv
-	$(PY) -m fmnist data
+	$(PY) -m tools.data
 
 figure: data
 	$(PY) -m fmnist figure
@@ -62,6 +62,7 @@ report: data
 			echo "$$f: $(CURDIR)/$$f$$( [ -f "$$f.quick" ] && echo ' (quick mode)')"; \
 		else echo "$$f: not made"; fi; \
 	done
+	@$(PY) -m tools.deliverables
 	@$(PY) -m tools.claims "$(QMD)"
 
 render: venv

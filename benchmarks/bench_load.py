@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fmnist.build import build_csvs, default_idx_dir  # noqa: E402
 from fmnist.data import load_test, load_train  # noqa: E402
+from tools.build import build_csvs, default_idx_dir  # noqa: E402
 
 GOALS = {"build": 30.0, "first load of train.csv": 10.0, "cached load of train.csv": 1.0}
 

@@ -25,13 +25,11 @@ _EXPORTS = {
     "train_val_split": "fmnist.data",
     "Standardizer": "fmnist.data",
     "one_hot": "fmnist.data",
-    "build_csvs": "fmnist.build",
-    "ensure_data": "fmnist.build",
     "LogisticRegression": "fmnist.models",
     "MLP": "fmnist.models",
     "load_model": "fmnist.models",
     "TrainingDiverged": "fmnist.training",
-    "write_predictions": "fmnist._io",
+    "write_predictions": "fmnist.data",
     "plot_examples": "fmnist.plots",
 }
 

@@ -1,17 +1,15 @@
-"""`python -m fmnist COMMAND ...`: the command line, one function pair per command.
-
-Commands: `data` (build or validate data/, in `fmnist.build`), `figure` (the Part 1 grid),
-`train` (one model), `experiments` (every experiment of the report and the deliverables).
-Errors the user can fix (bad data files, bad options, diverging training) end with one line
-`error: ...` and exit status 2 (1 for a diverged run), never a traceback.
-"""
+"""`python -m fmnist figure | train | experiments`: one function pair per command. Errors the
+user can fix end in one line `error: ...`, exit status 2 (1 for a diverged run), no traceback."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from fmnist.data import DataError, default_data_dir
@@ -19,8 +17,7 @@ from fmnist.plans import mark_quick, quick_enabled
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the project's error style: one line `prog: error: ...`, exit status 2
-    (argparse would print the whole usage first; `--help` still shows it)."""
+    """Errors as one line `prog: error: ...` and status 2, not the whole usage first."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -36,64 +33,81 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, type=Path,
-                        help="folder holding train.csv and test.csv (default: $FMNIST_DATA_DIR "
-                             "or ./data)")
+                        help="the CSV files' folder (default: $FMNIST_DATA_DIR or ./data)")
 
 
 def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
+    if not text.strip().isdecimal() or not text.isascii():
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return int(text)
 
 
 def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"must be a number strictly between 0 and 1, got {text!r}")
-    return value
+    with contextlib.suppress(ValueError):
+        if 0.0 < float(text) < 1.0:
+            return float(text)
+    raise argparse.ArgumentTypeError(f"must be a number strictly between 0 and 1, got {text!r}")
 
 
-def check_output(path: Path, what: str) -> Path:
-    """Fail before any work if `path` cannot be written (a folder, a missing or read-only
-    parent), so a long run never ends in an error at its last step."""
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; give a file name for {what}")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise DataError(f"{path}: {parent} is a file, not a folder; choose another path for "
-                        f"{what}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise DataError(f"{path}: cannot write into {parent} (permission denied); choose another "
-                        f"path for {what}")
+_PREDICTIONS = re.compile(rb"([0-9]\r?\n)*([0-9]\r?\n?)?")  # one class per line
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def check_output(path: Path, option: str, data_dir: Path | None = None) -> Path:
+    """Fail before any work when `path` cannot or must not be written: a folder, a missing or
+    read-only parent; with `data_dir`, also a file of the data folder, the report's source, or
+    an existing file that is not what `option` writes (predictions for --out, a model for
+    --save). A long run never ends in an error at its last step, nor overwrites an input."""
+    parent = next(p for p in path.parents if p.exists())
+    if path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        why = ("is a folder" if path.is_dir() else f"{parent} is a file, not a folder"
+               if not parent.is_dir() else f"cannot write into {parent} (permission denied)")
+        raise DataError(f"{path}: {why}; give {option} another file name")
+    if data_dir is None:
+        return path
+    if path.resolve().parent == data_dir.resolve() or path.suffix in (".qmd", ".ipynb", ".py"):
+        raise DataError(f"{path}: is an input of the project (a data file or the report); give "
+                        f"{option} another file name, e.g. "
+                        f"{'pred.csv' if option == '--out' else 'model.npz'}")
+    if path.is_file() and not _written_by(path, option):
+        what = "a predictions file" if option == "--out" else "a model saved by fmnist"
+        raise DataError(f"{path}: exists and is not {what}, so {option} does not replace it; "
+                        "give another file name, or move that file away first")
     return path
+
+
+def _written_by(path: Path, option: str) -> bool:
+    """Whether the existing `path` is what `option` writes: predictions or a saved model."""
+    if option == "--out":
+        with open(path, "rb") as f:
+            return bool(_PREDICTIONS.fullmatch(f.read(1 << 20)))
+    with contextlib.suppress(zipfile.BadZipFile), zipfile.ZipFile(path) as zf:
+        return "meta.npy" in zf.namelist()
+    return False
 
 
 # ------------------------------------------------------------------------------- figure
 
 def figure_arguments(parser) -> None:
     parser.add_argument("--out", default=Path("figures/examples.png"), type=Path,
-                        help="PNG file to write")
+                        help="image file to write: .png, .pdf or .svg")
     _data_dir_option(parser)
     parser.add_argument("--seed", type=_nonnegative_int, default=0, help="which examples to draw")
 
 
 def figure(args) -> int:
     from fmnist import plots
-    from fmnist.data import load_train
+    from fmnist.data import atomic_write, load_train
 
-    check_output(args.out, "the figure")
+    check_output(args.out, "--out")
+    fmt = args.out.suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise DataError(f"{args.out}: unknown image format {args.out.suffix or '(no suffix)'!r}; "
+                        f"end the name in {', '.join('.' + f for f in FIGURE_FORMATS)}")
     X, y = load_train((args.data_dir or default_data_dir()) / "train.csv")
-    fig = plots.plot_examples(X, y, random_state=args.seed, path=args.out)
+    fig = plots.plot_examples(X, y, random_state=args.seed)
+    with atomic_write(args.out, "wb") as f:
+        fig.savefig(f, format=fmt, dpi=150, bbox_inches="tight")
     plots.plt.close(fig)
     print(f"wrote {args.out}")
     return 0
@@ -119,30 +133,23 @@ def train_arguments(parser) -> None:
     parser.add_argument("--model", choices=tuple(MODELS), default="nn",
                         help="logreg = multinomial logistic regression, nn = one-hidden-layer "
                              "network")
-    parser.add_argument("--hidden", type=int, default=S,
-                        help=f"hidden units d (nn; {default('hidden')})")
-    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default=S,
-                        help=f"hidden activation g (nn; {default('activation')})")
-    parser.add_argument("--dropout", type=float, default=S,
-                        help=f"dropout rate on the hidden layer (nn; {default('dropout')})")
-    parser.add_argument("--lr", type=float, default=S, help=f"learning rate ({default('lr')})")
-    parser.add_argument("--batch-size", type=int, default=S,
-                        help=f"mini-batch size ({default('batch_size')})")
-    parser.add_argument("--epochs", type=int, default=S,
-                        help=f"at most this many epochs ({default('epochs')})")
-    parser.add_argument("--patience", type=int, default=S,
-                        help="stop after this many epochs without a better validation accuracy "
-                             f"({default('patience')}: run every epoch)")
-    parser.add_argument("--l2", type=float, default=S,
-                        help=f"L2 coefficient, penalty l2/2 ||W||^2 ({default('l2')})")
-    parser.add_argument("--l1", type=float, default=S,
-                        help=f"L1 coefficient, penalty l1 ||W||_1 ({default('l1')})")
-    parser.add_argument("--momentum", type=float, default=S,
-                        help=f"momentum, 0 = plain mini-batch GD ({default('momentum')})")
+    for name, kwargs, text in (
+            ("hidden", {"type": int}, "hidden units d (nn; {})"),
+            ("activation", {"choices": tuple(ACTIVATIONS)}, "hidden activation g (nn; {})"),
+            ("dropout", {"type": float}, "dropout rate on the hidden layer (nn; {})"),
+            ("lr", {"type": float}, "learning rate ({})"),
+            ("batch_size", {"type": int}, "mini-batch size ({})"),
+            ("epochs", {"type": int}, "at most this many epochs ({})"),
+            ("patience", {"type": int}, "stop after this many epochs without a better "
+                                        "validation accuracy ({}: run every epoch)"),
+            ("l2", {"type": float}, "L2 coefficient, penalty l2/2 ||W||^2 ({})"),
+            ("l1", {"type": float}, "L1 coefficient, penalty l1 ||W||_1 ({})"),
+            ("momentum", {"type": float}, "momentum, 0 = plain mini-batch GD ({})"),
+            ("lr_schedule", {"choices": LR_SCHEDULES}, "learning-rate schedule ({})")):
+        parser.add_argument("--" + name.replace("_", "-"), default=S,
+                            help=text.format(default(name)), **kwargs)
     parser.add_argument("--nesterov", action="store_true", default=S,
                         help="Nesterov momentum (default: off)")
-    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=S,
-                        help=f"learning-rate schedule ({default('lr_schedule')})")
     parser.add_argument("--augment", choices=[a or "none" for a in AUGMENTATIONS], default=S,
                         help="random training-batch augmentation (default: none)")
     parser.add_argument("--last-epoch", action="store_true",
@@ -185,15 +192,14 @@ def build_model(args: argparse.Namespace):
 
 def train(args) -> int:
     """Train one model on train.csv's training part, report each epoch, optionally predict."""
-    from fmnist._io import write_predictions
-    from fmnist.data import load_test, load_train, train_val_split
+    from fmnist.data import load_test, load_train, train_val_split, write_predictions
     from fmnist.training import format_record
 
     model = build_model(args)
-    for path, what in ((args.out, "the predictions"), (args.save, "the model")):
-        if path is not None:
-            check_output(path, what)
     data_dir = args.data_dir or default_data_dir()
+    for path, option in ((args.out, "--out"), (args.save, "--save")):
+        if path is not None:
+            check_output(path, option, data_dir)
     X, y = load_train(data_dir / "train.csv")
     X_test = load_test(data_dir / "test.csv") if args.out else None
     X_tr, X_val, y_tr, y_val = train_val_split(X, y, args.val_fraction, args.seed)
@@ -254,26 +260,17 @@ def experiments(args) -> int:
     print(f"experiments, {mode}: {E.fmt_seconds(time.perf_counter() - t0)} (m:s)")
     for kind, best in results.best.items():
         print(f"best {kind}: val_acc {best.val_acc:.4f} at epoch {best.best_epoch}")
-    for name in ("logreg", "nn", "logreg_model", "nn_model"):
-        print(f"wrote {files[name]}")
+    for path in files.values():
+        print(f"wrote {path}")
     return 0
 
 
-# ------------------------------------------------------------------------------- dispatch
-
-def _data_command():
-    from fmnist import build
-    return build.add_arguments, build.run
-
-
 COMMANDS = {
-    "data": ("build or validate data/train.csv and data/test.csv", _data_command),
-    "figure": ("draw the Part 1 grid of examples into figures/",
-               lambda: (figure_arguments, figure)),
-    "train": ("train one model and optionally write its test predictions",
-              lambda: (train_arguments, train)),
+    "figure": ("draw the Part 1 grid of examples into figures/", figure_arguments, figure),
+    "train": ("train one model and optionally write its test predictions", train_arguments,
+              train),
     "experiments": ("run the report's experiments and write the prediction files",
-                    lambda: (experiments_arguments, experiments)),
+                    experiments_arguments, experiments),
 }
 
 
@@ -281,24 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m fmnist",
                      description="Fashion-MNIST from scratch in NumPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    runners = {}
-    for name, (help_text, load) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=_HelpFormatter)
-        add_arguments, runners[name] = load()
-        add_arguments(p)
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text,
+                                     formatter_class=_HelpFormatter))
     args = parser.parse_args(argv)
 
     from fmnist.training import TrainingDiverged
 
     try:
-        return int(runners[args.command](args) or 0)
-    except DataError as err:
+        return int(COMMANDS[args.command][2](args) or 0)
+    except (DataError, TrainingDiverged) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 1 if isinstance(err, TrainingDiverged) else 2
     except OSError as err:
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)

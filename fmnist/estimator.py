@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist import functional as F
-from fmnist._io import atomic_write
-from fmnist.data import N_CLASSES, check_X, check_y
+from fmnist.data import N_CLASSES, atomic_write, check_X, check_y
 from fmnist.training import fit_model
 
 AUGMENTATIONS = (None, "flip", "shift", "flip+shift")

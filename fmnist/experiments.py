@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 
 from fmnist import plans
-from fmnist._io import atomic_write, write_predictions
-from fmnist.data import DataError, load_test, load_train
+from fmnist.data import DataError, atomic_write, load_test, load_train, write_predictions
 from fmnist.models import MODELS, load_model
 from fmnist.plans import Context, DataSpec, best_config_id, mark_quick, over_seeds, summary
 from fmnist.training import HISTORY_KEYS, TrainingDiverged

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fmnist._io import atomic_write
-from fmnist.data import default_data_dir, load_train, train_val_split
+from fmnist.data import atomic_write, default_data_dir, load_train, train_val_split
 
 QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
               "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")

@@ -11,8 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from fmnist._io import atomic_write
-from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES
+from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, atomic_write
 from fmnist.tables import num
 from fmnist.verdicts import confusion_matrix, per_class_accuracy
 

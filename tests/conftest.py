@@ -33,11 +33,21 @@ requires_real_idx = pytest.mark.skipif(
     not HAVE_REAL_IDX, reason=f"Debian's dataset-fashion-mnist is not installed ({REAL_IDX_DIR})")
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
-    """`python -m fmnist ARGS` in a subprocess; returns the CompletedProcess (text)."""
+def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None):
+    """`python -m MODULE ARGS` in a subprocess; returns the CompletedProcess (text)."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "fmnist", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd or ROOT, timeout=300)
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """`python -m fmnist ARGS` in a subprocess."""
+    return run_module("fmnist", *args, env=env, cwd=cwd)
+
+
+def run_data(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """`python -m tools.data ARGS` (`make data`) in a subprocess."""
+    return run_module("tools.data", *args, env=env, cwd=cwd)
 
 
 @pytest.fixture
@@ -70,5 +80,5 @@ def real_build(tmp_path_factory):
     if not HAVE_REAL_IDX:
         pytest.skip(f"Debian's dataset-fashion-mnist is not installed ({REAL_IDX_DIR})")
     data_dir = tmp_path_factory.mktemp("real_data")
-    proc = run_cli("data", "--data-dir", str(data_dir), "--idx-dir", str(REAL_IDX_DIR))
+    proc = run_data("--data-dir", str(data_dir), "--idx-dir", str(REAL_IDX_DIR))
     return data_dir, proc

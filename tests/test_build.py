@@ -1,4 +1,5 @@
-"""Building data/train.csv and data/test.csv from IDX files, and `python -m fmnist data`."""
+"""Building data/train.csv and data/test.csv from IDX files (tools/build.py, tools/datadir.py),
+provenance (tools/provenance.py), and `make data` (`python -m tools.data`)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,17 @@ from conftest import (
     ROOT,
     make_images,
     requires_real_idx,
-    run_cli,
+    run_data,
     write_idx,
     write_idx_dir,
     write_test_csv,
     write_train_csv,
 )
 
-from fmnist import build, datadir, provenance
-from fmnist.build import build_csvs, ensure_data, format_rows, read_idx
-from fmnist.data import DataError, load_test, load_train
+from fmnist.data import DataError, array_sha256, load_test, load_train
+from tools import build, datadir, provenance
+from tools.build import build_csvs, format_rows, read_idx
+from tools.data import ensure_data
 
 
 def read_csv_matrix(path):
@@ -102,7 +104,7 @@ def test_build_splits_the_pool_by_class_and_keeps_test_labels_out(tmp_path, idx_
     directory, X, y = idx_dir
     train_path, test_path = build_csvs(tmp_path / "out", directory, seed=1, test_per_class=3)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        ".cache", "provenance.json", "test.csv", "train.csv"]  # .cache: the files' checksums
+        "provenance.json", "test.csv", "train.csv"]
     train, test = read_csv_matrix(train_path), read_csv_matrix(test_path)
     assert train.shape == (50, 785) and test.shape == (30, 784)
     label_of = {row.tobytes(): label for row, label in zip(X, y, strict=True)}
@@ -235,7 +237,7 @@ def test_failed_install_says_so(tmp_path, monkeypatch):
 
 def test_cli_data_reports_one_csv_missing_with_exit_2(tmp_path):
     write_test_csv(tmp_path / "test.csv", make_images(1)[0])
-    proc = run_cli("data", "--data-dir", str(tmp_path), "--idx-dir", str(tmp_path))
+    proc = run_data("--data-dir", str(tmp_path), "--idx-dir", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "test.csv exists but" in proc.stderr
@@ -270,7 +272,7 @@ def test_real_data_is_validated_not_rebuilt_on_the_second_run(real_build):
     data_dir, first = real_build
     assert first.returncode == 0, first.stderr
     mtime = (data_dir / "train.csv").stat().st_mtime_ns
-    proc = run_cli("data", "--data-dir", str(data_dir))
+    proc = run_data("--data-dir", str(data_dir))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("validated")
     assert (data_dir / "train.csv").stat().st_mtime_ns == mtime
@@ -293,13 +295,13 @@ def replace(src, dst, *args, **kwargs):
     if str(dst).endswith(".csv"):
         os.kill(os.getpid(), signal.SIGKILL)
 os.replace = replace
-from fmnist.cli import main
+from tools.data import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
 def run_patched(patch: str, *args: str):
-    """`python -c PATCH ARGS` (PATCH ends by calling fmnist.cli.main) with fmnist importable."""
+    """`python -c PATCH ARGS` (PATCH ends by calling tools.data.main), the project importable."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-c", patch, *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=300)
@@ -307,12 +309,12 @@ def run_patched(patch: str, *args: str):
 
 def test_a_build_killed_between_the_two_renames_is_rebuilt_not_refused(tmp_path):
     idx, data_dir = _big_idx_dir(tmp_path), tmp_path / "data"
-    killed = run_patched(KILL_AFTER_FIRST_CSV_RENAME, "data", "--data-dir", str(data_dir),
+    killed = run_patched(KILL_AFTER_FIRST_CSV_RENAME, "--data-dir", str(data_dir),
                          "--idx-dir", str(idx))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (data_dir / "test.csv").exists() and not (data_dir / "train.csv").exists()
     assert list(data_dir.glob(".*.tmp"))  # what a SIGKILL leaves: the other temp file
-    proc = run_cli("data", "--data-dir", str(data_dir), "--idx-dir", str(idx))
+    proc = run_data("--data-dir", str(data_dir), "--idx-dir", str(idx))
     assert proc.returncode == 0, proc.stderr
     assert "interrupted" in proc.stderr and proc.stdout.startswith("built")
     assert sorted(p.name for p in data_dir.iterdir()) == [
@@ -335,7 +337,7 @@ def test_leftover_temp_files_of_a_killed_run_are_removed(tmp_path):
     os.utime(leftovers[-1], (1, 1))  # an old cache temp (a recent one may be a running load's)
     young = tmp_path / ".cache" / ".test.csv.test.v2.y.npy.new.tmp"
     young.write_bytes(b"")
-    proc = run_cli("data", "--data-dir", str(tmp_path))
+    proc = run_data("--data-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert not any(p.exists() for p in leftovers) and young.exists()
     assert (tmp_path / "train.csv").exists() and (tmp_path / "test.csv").exists()
@@ -347,7 +349,7 @@ def test_dangling_symlinks_are_refused_not_replaced(tmp_path, idx_dir, name):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     os.symlink("/media/course/" + name, data_dir / name)
-    proc = run_cli("data", "--data-dir", str(data_dir), "--idx-dir", str(directory))
+    proc = run_data("--data-dir", str(data_dir), "--idx-dir", str(directory))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert f"symbolic link to /media/course/{name}" in proc.stderr
@@ -356,7 +358,7 @@ def test_dangling_symlinks_are_refused_not_replaced(tmp_path, idx_dir, name):
 
 def test_data_dir_that_is_a_file_is_one_line(tmp_path):
     (tmp_path / "data").write_text("not a folder\n")
-    proc = run_cli("data", "--data-dir", str(tmp_path / "data"), "--idx-dir", str(tmp_path))
+    proc = run_data("--data-dir", str(tmp_path / "data"), "--idx-dir", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "is a file, not a folder" in proc.stderr
@@ -368,7 +370,7 @@ import errno, os, sys, tempfile
 def refuse(*args, **kwargs):
     raise OSError(errno.{errno}, os.strerror(errno.{errno}), kwargs.get("dir") or args[-1])
 tempfile.mkstemp = refuse
-from fmnist.cli import main
+from tools.data import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -379,7 +381,7 @@ def test_a_read_only_empty_data_folder_is_one_line(tmp_path, err, words):
     """Tests run as root, who can write anywhere: simulate what a read-only folder does."""
     directory = _big_idx_dir(tmp_path)
     (tmp_path / "data").mkdir()
-    proc = run_patched(FAIL_WRITES.format(errno=err), "data", "--data-dir",
+    proc = run_patched(FAIL_WRITES.format(errno=err), "--data-dir",
                        str(tmp_path / "data"), "--idx-dir", str(directory))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 2  # "building ..." then the error
@@ -411,7 +413,7 @@ def test_a_full_disk_while_building_leaves_nothing_half_written(tmp_path, idx_di
             self.f.close()
 
     monkeypatch.setattr(datadir, "_ROWS_PER_CHUNK", 10)
-    monkeypatch.setattr(build.os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k)))
+    monkeypatch.setattr(datadir.os, "fdopen", lambda *a, **k: FullDisk(real_fdopen(*a, **k)))
     with pytest.raises(DataError, match="no space left on the device.*free some space"):
         build_csvs(tmp_path / "data", directory, test_per_class=2)
     assert os.listdir(tmp_path / "data") == []
@@ -424,7 +426,7 @@ def test_a_full_disk_while_renaming_the_pair_leaves_nothing(tmp_path, idx_dir, m
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(build.provenance, "write_record", full)
+    monkeypatch.setattr(datadir.provenance, "write_record", full)
     with pytest.raises(DataError, match="no space left"):
         build_csvs(tmp_path / "data", directory, test_per_class=2)
     assert os.listdir(tmp_path / "data") == []
@@ -440,8 +442,12 @@ def test_the_build_records_where_the_data_came_from(tmp_path, idx_dir):
     assert p["source"] == p["train_source"] == p["test_source"] == "built"
     assert p["seed"] == 3 and p["idx_dir"] == str(directory.resolve())
     assert p["train_rows"] == 60 and p["test_rows"] == 20
-    assert p["train_sha256"] == hashlib.sha256(train.read_bytes()).hexdigest()
-    assert p["test_sha256"] == hashlib.sha256(test.read_bytes()).hexdigest()
+    X, y = load_train(train)
+    assert p["array_sha256"] == {"train": array_sha256(np.column_stack([y, X])),
+                                 "test": array_sha256(load_test(test))}
+    record = provenance.read_record(tmp_path / "data")
+    assert record["train_sha256"] == hashlib.sha256(train.read_bytes()).hexdigest()
+    assert record["test_sha256"] == hashlib.sha256(test.read_bytes()).hexdigest()
     assert "built by this project" in p["description"] and "not an answer" in p["description"]
 
 
@@ -461,7 +467,7 @@ def test_a_built_train_csv_with_a_supplied_test_csv_is_called_a_leak(tmp_path, i
     p = provenance.data_provenance(tmp_path)
     assert (p["source"], p["train_source"], p["test_source"]) == ("mixed", "built", "supplied")
     assert "leaks test answers" in p["description"]
-    proc = run_cli("data", "--data-dir", str(tmp_path))
+    proc = run_data("--data-dir", str(tmp_path))
     assert proc.returncode == 0 and "warning:" in proc.stderr and "leaks" in proc.stderr
 
 
@@ -475,15 +481,27 @@ def test_a_built_test_csv_with_a_supplied_train_csv_is_named(tmp_path, idx_dir):
     assert "copy the course's test.csv" in p["description"]
 
 
-def test_checksums_are_cached_by_size_mtime_and_inode(tmp_path, idx_dir, monkeypatch):
+def test_built_data_resaved_by_pandas_with_a_header_is_still_built(tmp_path, idx_dir):
+    """Issue 20 point 6: the record names the parsed arrays, not the bytes of the files."""
+    import pandas as pd
+
+    from fmnist.data import data_origin
+
     directory, _, _ = idx_dir
     build_csvs(tmp_path, directory, test_per_class=2)
-    first = provenance.data_provenance(tmp_path)
-    monkeypatch.setattr(provenance, "sha256_file", lambda p: pytest.fail(f"hashed {p} again"))
-    assert provenance.data_provenance(tmp_path) == first
-    monkeypatch.undo()
+    for name in ("train.csv", "test.csv"):
+        df = pd.read_csv(tmp_path / name, header=None)
+        df.to_csv(tmp_path / name, index=False, lineterminator="\r\n")  # header 0,1,...; CRLF
+    assert (tmp_path / "test.csv").read_text().startswith("0,1,2,")
+    p = provenance.data_provenance(tmp_path)
+    assert (p["source"], p["train_source"], p["test_source"]) == ("built", "built", "built")
+    assert data_origin(tmp_path) == "built"
     write_test_csv(tmp_path / "test.csv", make_images(1, seed=4)[0])
     assert provenance.data_provenance(tmp_path)["test_source"] == "supplied"
+    assert data_origin(tmp_path) == "built"  # train.csv is still the build's: never "supplied"
+    X, y = make_images(2, seed=9)
+    write_train_csv(tmp_path / "train.csv", X, y)
+    assert data_origin(tmp_path) == "supplied"
 
 
 def test_overlap_is_found_with_file_line_numbers(tmp_path, monkeypatch):
@@ -497,10 +515,10 @@ def test_overlap_is_found_with_file_line_numbers(tmp_path, monkeypatch):
     X_test[7] = X[20]  # train line 23 (after the blank line)
     test = write_test_csv(tmp_path / "test.csv", X_test)
     assert provenance.find_overlap(train, test) == [(2, 5), (23, 8)]
-    monkeypatch.setattr("fmnist.data.load_train", lambda p: pytest.fail("not cached"))
+    monkeypatch.setattr(provenance, "load_train", lambda p: pytest.fail("not cached"))
     assert provenance.find_overlap(train, test) == [(2, 5), (23, 8)]
     monkeypatch.undo()
-    proc = run_cli("data", "--data-dir", str(tmp_path))
+    proc = run_data("--data-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "warning: 2 test images also appear in the training data" in proc.stderr
     assert f"{test} line 5 = {train} line 2" in proc.stderr
@@ -511,16 +529,52 @@ def test_no_overlap_no_warning(tmp_path):
     write_train_csv(tmp_path / "train.csv", X, y)
     write_test_csv(tmp_path / "test.csv", make_images(1, seed=5)[0])
     assert provenance.find_overlap(tmp_path / "train.csv", tmp_path / "test.csv") == []
-    proc = run_cli("data", "--data-dir", str(tmp_path))
+    proc = run_data("--data-dir", str(tmp_path))
     assert proc.returncode == 0 and "warning" not in proc.stderr
 
 
 def test_a_known_build_without_a_record_counts_as_built(tmp_path, monkeypatch):
-    """data/ built before records existed: recognised by the checksums of the seed-0 build."""
+    """data/ built before records existed: recognised by the arrays of the seed-0 build."""
+    from fmnist import data
+
     X, y = make_images(2)
-    train = write_train_csv(tmp_path / "train.csv", X, y)
+    write_train_csv(tmp_path / "train.csv", X, y)
     write_test_csv(tmp_path / "test.csv", X[:3])
-    digest = hashlib.sha256(train.read_bytes()).hexdigest()
-    monkeypatch.setitem(provenance.KNOWN_BUILDS, "train", {digest: 0})
+    assert data.data_origin(tmp_path) == "supplied"
+    monkeypatch.setattr(data, "KNOWN_BUILDS", {array_sha256(np.column_stack([y, X]))})
+    monkeypatch.setattr(provenance, "KNOWN_BUILDS", data.KNOWN_BUILDS)
     p = provenance.data_provenance(tmp_path)
     assert (p["source"], p["train_source"], p["seed"]) == ("mixed", "built", 0)
+    assert data.data_origin(tmp_path) == "built"
+
+
+@requires_real_idx
+def test_the_known_build_is_the_seed_0_build(real_build):
+    from fmnist.data import KNOWN_BUILDS
+
+    data_dir, proc = real_build
+    assert proc.returncode == 0, proc.stderr
+    assert set(provenance.read_record(data_dir)["array_sha256"].values()) == KNOWN_BUILDS
+
+
+def test_a_record_of_an_earlier_version_is_upgraded_to_name_the_arrays(tmp_path, idx_dir):
+    """A build with another seed, recorded before records named the arrays: `make data` adds
+    them, so re-saving the files later does not turn them into "the course's"."""
+    import json
+
+    directory, _, _ = idx_dir
+    build_csvs(tmp_path, directory, seed=5, test_per_class=2)
+    record = json.loads((tmp_path / "provenance.json").read_text())
+    old = {k: v for k, v in record.items() if k != "array_sha256"}
+    (tmp_path / "provenance.json").write_text(json.dumps({**old, "format": 1}))
+    from fmnist.data import data_origin
+
+    assert data_origin(tmp_path) == "supplied"  # what fmnist alone can tell from it
+    proc = run_data("--data-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert provenance.read_record(tmp_path)["array_sha256"] == record["array_sha256"]
+    assert data_origin(tmp_path) == "built"
+    (tmp_path / "test.csv").write_text("\n".join(
+        ",".join(row) for row in (line.split(",") for line in
+                                  (tmp_path / "test.csv").read_text().splitlines())) + "\r\n")
+    assert data_origin(tmp_path) == "built"

@@ -9,7 +9,6 @@ import pytest
 from conftest import run_cli
 
 from fmnist import cli
-from fmnist._io import read_predictions
 from fmnist.data import DataError
 from fmnist.models import MLP, LogisticRegression, load_model
 from tests.synth import toy_data, write_data_dir
@@ -68,7 +67,7 @@ def test_nn_options_are_refused_for_logreg():
 
 
 @pytest.mark.parametrize("argv,match", [
-    (["--seed", "-1"], "argument --seed: must be an integer >= 0, got -1"),
+    (["--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
     (["--seed", "x"], "argument --seed: must be an integer >= 0, got 'x'"),
     (["--val-fraction", "0"], "argument --val-fraction: must be a number strictly between 0 "
                               "and 1, got '0'"),
@@ -116,7 +115,7 @@ def test_train_writes_predictions_and_the_model(tmp_path, data_dir, capsys):
     assert sum(ln.startswith("epoch ") for ln in stdout.splitlines()) == 2
     assert "training on 270 examples, validating on 30" in stdout
     assert "validation accuracy" in stdout and "best (" in stdout
-    pred = read_predictions(out)
+    pred = np.loadtxt(out, dtype=np.int64)
     assert pred.shape == (37,) and pred.dtype == np.int64
     X_test = np.loadtxt(data_dir / "test.csv", delimiter=",", dtype=np.int64)
     np.testing.assert_array_equal(load_model(model_file).predict(X_test), pred)
@@ -184,6 +183,102 @@ def test_quick_mode_train_marks_its_outputs(tmp_path, data_dir, monkeypatch, cap
     assert not (tmp_path / "F.quick").exists() and not (tmp_path / "m.npz.quick").exists()
 
 
+# ------------------------------------------------------------------------------- no input lost
+# issue 20, point 4
+
+def _no_training(monkeypatch):
+    import fmnist.data
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the data was loaded before the output was checked")
+
+    monkeypatch.setattr(fmnist.data, "load_train", no_loading)
+
+
+@pytest.mark.parametrize("option, name", [("--out", "test.csv"), ("--save", "train.csv"),
+                                          ("--out", "train.csv"), ("--save", "provenance.json"),
+                                          ("--out", "new.csv")])
+def test_a_file_of_the_data_folder_is_refused_before_training(data_dir, capsys, monkeypatch,
+                                                              option, name):
+    _no_training(monkeypatch)
+    target = data_dir / name
+    before = target.read_bytes() if target.exists() else None
+    assert cli.main(["train", "--epochs", "1", "--data-dir", str(data_dir), option,
+                     str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert str(target) in one_error_line(err) and out == ""
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
+def test_the_data_folder_is_recognised_through_another_path(tmp_path, data_dir, capsys,
+                                                             monkeypatch):
+    _no_training(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    before = (data_dir / "test.csv").read_bytes()
+    assert cli.main(["train", "--data-dir", "data", "--out",
+                     str(data_dir / ".." / "data" / "test.csv")]) == 2
+    one_error_line(capsys.readouterr().err)
+    assert (data_dir / "test.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["--out", "--save"])
+def test_the_report_source_is_refused(tmp_path, data_dir, capsys, monkeypatch, option):
+    _no_training(monkeypatch)
+    report = tmp_path / "report.qmd"
+    report.write_text("# the report\n")
+    assert cli.main(["train", "--data-dir", str(data_dir), option, str(report)]) == 2
+    assert str(report) in one_error_line(capsys.readouterr().err)
+    assert report.read_text() == "# the report\n"
+
+
+@pytest.mark.parametrize("option, content", [
+    ("--out", b"# my notes\n"), ("--out", b"1\n2\nsome text\n"), ("--out", b"0,1,2\n"),
+    ("--save", b"not a model"), ("--save", b"PK\x03\x04 a zip of something else"),
+    ("--save", b"3\n1\n"),
+], ids=["notes as --out", "text after predictions", "a CSV row", "text as --save",
+        "a damaged zip", "predictions as --save"])
+def test_an_existing_file_of_another_kind_is_refused(tmp_path, data_dir, capsys, monkeypatch,
+                                                      option, content):
+    _no_training(monkeypatch)
+    target = tmp_path / "existing.dat"
+    target.write_bytes(content)
+    assert cli.main(["train", "--data-dir", str(data_dir), option, str(target)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert str(target) in line and "is not" in line
+    assert target.read_bytes() == content
+
+
+def test_outputs_of_the_same_kind_are_replaced(tmp_path, data_dir, capsys):
+    out, model_file = tmp_path / "pred.csv", tmp_path / "m.npz"
+    args = ["train", "--model", "logreg", "--epochs", "1", "--data-dir", str(data_dir),
+            "--out", str(out), "--save", str(model_file)]
+    assert cli.main(args) == 0 and cli.main([*args, "--seed", "3"]) == 0
+    X_test = np.loadtxt(data_dir / "test.csv", delimiter=",", dtype=np.int64)
+    np.testing.assert_array_equal(load_model(model_file).predict(X_test),
+                                  np.loadtxt(out, dtype=np.int64))
+    assert load_model(model_file).random_state == 3
+
+
+# ------------------------------------------------------------------------------- figure
+# issue 20, point 7
+
+@pytest.mark.parametrize("suffix, magic", [(".pdf", b"%PDF-"), (".png", b"\x89PNG"),
+                                           (".svg", b"<?xml")])
+def test_figure_writes_the_format_its_name_says(tmp_path, data_dir, capsys, suffix, magic):
+    out = tmp_path / f"fig{suffix}"
+    assert cli.main(["figure", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize("name", ["fig.jpeg", "fig", "fig.csv"])
+def test_figure_refuses_an_unknown_suffix_before_loading(tmp_path, data_dir, capsys,
+                                                         monkeypatch, name):
+    _no_training(monkeypatch)
+    assert cli.main(["figure", "--data-dir", str(data_dir), "--out", str(tmp_path / name)]) == 2
+    assert "unknown image format" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / name).exists()
+
+
 # ------------------------------------------------------------------------------- experiments
 
 @pytest.fixture
@@ -201,7 +296,7 @@ def test_from_models_remakes_the_prediction_files(saved_models, data_dir, capsys
                      str(saved_models)]) == 0
     stdout = capsys.readouterr().out
     for name in ("lr_pred.csv", "NN_pred.csv"):
-        assert read_predictions(saved_models / name).shape == (37,)
+        assert np.loadtxt(saved_models / name, dtype=np.int64).shape == (37,)
         assert f"wrote {saved_models / name}" in stdout
 
 
@@ -231,3 +326,11 @@ def test_from_models_without_saved_models_says_what_to_do(tmp_path, data_dir, ca
                      str(tmp_path)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "models/logreg.npz" in line and "python -m fmnist experiments" in line
+
+
+def test_the_data_command_is_make_datas_now(capsys):
+    """Building and diagnosing data/ is tooling (tools/data.py); fmnist's CLI has no `data`."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["data"])
+    assert info.value.code == 2 and "invalid choice: 'data'" in one_error_line(
+        capsys.readouterr().err)

@@ -33,6 +33,14 @@ def test_fmnist_imports_only_stdlib_numpy_pandas_matplotlib():
     assert not offenders, "\n".join([rule, *offenders])
 
 
+def test_fmnist_imports_nothing_from_tools():
+    """The hand-in packs fmnist/ without tools/: the solution must run without it."""
+    offenders = [f"{path.relative_to(ROOT)}:{lineno}" for path in sorted((ROOT / "fmnist")
+                 .rglob("*.py")) for lineno, name in imported_top_level_names(path)
+                 if name == "tools"]
+    assert not offenders, offenders
+
+
 def test_readme_opens_with_the_two_commands():
     text = (ROOT / "README.md").read_text()
     first_block = re.search(r"```(?:sh|bash|console)?\n(.*?)```", text, re.S)

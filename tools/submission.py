@@ -1,39 +1,59 @@
-"""`python -m tools.submission [--root DIR] [--allow-built-data]`: pack `<ID>.zip` (or
-`<ID1>_<ID2>.zip` for a pair) for the course.
+"""`python -m tools.submission [--root DIR] [--allow-built-data]` (`make submission`): pack
+`<ID>.zip` (or `<ID1>_<ID2>.zip` for a pair) for the course.
 
-Refuses (exit 2, one message per problem) unless:
+The zip holds what a grader needs and nothing else: the solution's code (the `.py` files of
+fmnist/ that git tracks), report.qmd and report.ipynb (converted from report.qmd into the zip
+only: the student's own report.ipynb is never written), report.pdf, lr_pred.csv, NN_pred.csv,
+and, each with its reason, README.md (how to run it), _quarto.yml (the authors, how the report
+renders), references.bib (the report's citations) and models/logreg.npz, models/nn.npz (so
+that `python -m fmnist experiments --from-models` remakes both prediction files byte for byte
+with the course's data in data/). Never data/, caches, notes or environment files.
+
+Refuses (exit 2, one line per problem) unless:
 - `_quarto.yml` names one or two authors, each with a real name (not "YOUR NAME", "TODO", ...)
   and a quoted ID of 5 to 10 digits (not all zeros, no two alike);
-- report.pdf, report.qmd, _quarto.yml, README.md, fmnist/, tools/qmdrender/, lr_pred.csv and
-  NN_pred.csv exist, and report.pdf is newer than report.qmd, _quarto.yml and fmnist/;
-- `deliverables.json` (written by the experiments, see `fmnist.deliverables`) is valid, every
-  file it lists has the checksum it records, the results are not quick-mode, each prediction
-  file has one class 0-9 per row of test.csv (the manifest's count and data/test.csv's), and
-  the data is the course's, not built from Debian's package (`--allow-built-data` overrides);
-- report.pdf's text shows `Results fingerprint: <the manifest's fingerprint>` and no
-  QUICK-MODE banner (read with pypdf).
+- report.pdf, report.qmd, _quarto.yml, README.md, fmnist/, the prediction files and the models
+  exist, no quick-mode marker is beside them, and report.pdf is newer than report.qmd,
+  _quarto.yml and fmnist/;
+- `deliverables.json` (written after the render, `tools.deliverables`) is valid, every file it
+  lists (report.pdf included) has the checksum recorded there, the results are not quick-mode,
+  each prediction file has one class 0-9 per row of test.csv, and the data is the course's,
+  not built from Debian's package (`--allow-built-data` overrides);
+- `report.claims.json` (written by the report during the render) is there, complete, not
+  quick, not older than the render's sources, and every claim in it holds;
+- report.ipynb, if there is one, holds nothing that report.qmd lacks;
+- no .py file under fmnist/ is left out of git (it would be left out of the zip).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import re
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-from fmnist.deliverables import MANIFEST_NAME, check_manifest, check_report_text, read_manifest
-from fmnist.schema import DataError
-from tools.qmdrender.convert import qmd_to_ipynb
-from tools.qmdrender.fileio import atomic_write
+from fmnist.data import DataError, atomic_write
+from tools.deliverables import (
+    CLAIMS_NAME,
+    MANIFEST_NAME,
+    MODEL_FILES,
+    PREDICTION_FILES,
+    check_manifest,
+)
+from tools.qmdrender.convert import ipynb_to_qmd, qmd_to_ipynb
 
-FILES = ["report.pdf", "report.qmd", "_quarto.yml", "README.md", "lr_pred.csv", "NN_pred.csv",
-         MANIFEST_NAME]
-FOLDERS = ["fmnist", "tools/qmdrender"]
-PREDICTIONS = ["lr_pred.csv", "NN_pred.csv"]
-# Files `pack` makes and packs: the report's code as a notebook (the course accepts code only
-# as .py or .ipynb), converted from report.qmd as `quarto convert` would.
-GENERATED_EXTRAS: list[str] = ["report.ipynb"]
+REQUIRED = ["report.pdf", "report.qmd", "_quarto.yml", "README.md", *PREDICTION_FILES,
+            *MODEL_FILES, MANIFEST_NAME, CLAIMS_NAME]
+# Packed beside the code when present: the report, its outputs, and what a grader needs to run
+# or render it (see the module docstring for each one's reason).
+PACKED = ["report.qmd", "report.pdf", *PREDICTION_FILES, "README.md", "_quarto.yml",
+          "references.bib", *MODEL_FILES]
+CODE_SUFFIXES = (".py", ".ipynb")  # the kinds of code file the course accepts
+TO_QMD = ".venv/bin/python -m tools.qmdrender --to qmd report.ipynb"
 ID_PATTERN = re.compile(r"[0-9]{5,10}")
 _PLACEHOLDER_NAME = re.compile(r"^\s*$|your\s*name|student|todo|tbd|placeholder|name here|xxx",
                                re.I)
@@ -43,9 +63,35 @@ class SubmissionError(Exception):
     """The archive cannot be made yet; the message lists every reason."""
 
 
-def _source_files(root: Path, folder: str) -> list[Path]:
-    return sorted(p for p in (root / folder).rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+def _git_files(root: Path, *options: str) -> list[Path] | None:
+    """`git ls-files OPTIONS -- fmnist` in `root`, or None when it is not a git work tree."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", *options, "--",
+                              "fmnist"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [root / name for name in out.decode().split("\0") if name]
+
+
+def _is_code(path: Path) -> bool:
+    """A .py/.ipynb file itself (a symbolic link could pack any file of the machine)."""
+    return (path.suffix in CODE_SUFFIXES and path.is_file() and not path.is_symlink()
+            and "__pycache__" not in path.parts)
+
+
+def code_files(root: Path) -> list[Path]:
+    """The solution's code: the .py/.ipynb files under fmnist/ that git tracks (every such file
+    there when `root` is not a git work tree), never caches or stray files."""
+    tracked = _git_files(root)
+    paths = tracked if tracked is not None else (root / "fmnist").rglob("*")
+    return sorted(p for p in paths if _is_code(p))
+
+
+def untracked_code(root: Path) -> list[Path]:
+    """Code files under fmnist/ that git does not track (and does not ignore): they would be
+    missing from the zip, and the solution might not run without them."""
+    return sorted(p for p in _git_files(root, "--others", "--exclude-standard") or []
+                  if _is_code(p))
 
 
 def _normalize_authors(value) -> list[dict]:
@@ -113,19 +159,65 @@ def author_problems(authors: list[dict]) -> list[str]:
     return out
 
 
-def pdf_text(path: Path) -> str:
-    """The text of every page of a PDF (pypdf); SubmissionError if it cannot be read."""
+def render_sources(root: Path) -> list[Path]:
+    """What report.pdf (and the claims) are made from."""
+    return [root / "report.qmd", root / "_quarto.yml", *code_files(root)]
+
+
+def claim_problems(root: Path) -> list[str]:
+    """Every reason `report.claims.json` does not vouch for the report: missing, damaged,
+    incomplete, quick, older than the render's sources, or a claim that does not hold (one
+    line each, with its line of report.qmd and its words)."""
+    path = root / CLAIMS_NAME
+    remake = "run `make report` again"
     try:
-        from pypdf import PdfReader
-    except ImportError:
-        raise SubmissionError("pypdf is not installed; run `make venv` (or pip install pypdf)"
-                              ) from None
+        claims = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"{CLAIMS_NAME} is missing: the report writes it while it renders; {remake}"]
+    except (OSError, ValueError) as err:
+        return [f"{CLAIMS_NAME}: cannot be read as JSON ({err}); {remake}"]
+    if not isinstance(claims, dict) or not isinstance(claims.get("claims"), list):
+        return [f"{CLAIMS_NAME}: not a claims file (no 'claims' list); {remake}"]
+    out = []
+    if claims.get("complete") is not True:
+        out.append(f"{CLAIMS_NAME} is incomplete (the render stopped before checking every "
+                   f"claim); {remake}")
+    if claims.get("quick") is not False:
+        out.append(f"{CLAIMS_NAME} was written by a quick-mode render; run `make report` "
+                   "without FMNIST_QUICK")
+    newer = [p for p in render_sources(root)
+             if p.is_file() and p.stat().st_mtime > path.stat().st_mtime]
+    if newer:
+        out.append(f"{CLAIMS_NAME} is older than {newer[0].relative_to(root)}: it comes from an "
+                   f"earlier render; {remake}")
+    document = claims.get("document", "report.qmd")
+    for claim in claims["claims"]:
+        if not isinstance(claim, dict) or claim.get("holds") is not True:
+            where = claim.get("line", "?") if isinstance(claim, dict) else "?"
+            words = claim.get("words", claim) if isinstance(claim, dict) else claim
+            out.append(f"{document}, line {where}: the claim {words!r} does not hold for these "
+                       "results; rewrite the sentence (or the experiment) and run `make report`")
+    return out
+
+
+def notebook_problem(root: Path) -> str:
+    """'' unless the student's report.ipynb holds something report.qmd lacks (it would be lost
+    if the zip's notebook, converted from report.qmd, were taken for it)."""
+    nb, qmd = root / "report.ipynb", root / "report.qmd"
+    if not nb.is_file() or not qmd.is_file():
+        return ""
     try:
-        reader = PdfReader(str(path))
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
-    except Exception as err:  # noqa: BLE001 - pypdf raises many kinds on a damaged file
-        raise SubmissionError(f"{path.name} cannot be read as a PDF ({type(err).__name__}: "
-                              f"{err}); run `make report` again") from None
+        same = ipynb_to_qmd(nb.read_text(encoding="utf-8")) == qmd.read_text(encoding="utf-8")
+    except Exception as err:  # noqa: BLE001 - a notebook the converter cannot read
+        return (f"report.ipynb cannot be read as a notebook ({type(err).__name__}); move it "
+                "away, or repair it and bring its edits back with " + TO_QMD)
+    if same:
+        return ""
+    if nb.stat().st_mtime > qmd.stat().st_mtime:
+        return (f"report.ipynb is newer than report.qmd and holds edits report.qmd lacks; bring "
+                f"them back with `{TO_QMD}`, then run `make report`")
+    return ("report.ipynb differs from report.qmd (it is older): if it holds edits you want, "
+            f"bring them back with `{TO_QMD}`; if not, delete report.ipynb")
 
 
 def problems(root: Path, allow_built_data: bool = False) -> list[str]:
@@ -134,67 +226,64 @@ def problems(root: Path, allow_built_data: bool = False) -> list[str]:
         out = author_problems(students(root))
     except SubmissionError as err:
         out = [str(err)]
-    for name in FILES:
+    for name in REQUIRED:
         if not (root / name).is_file():
             hint = "" if name in ("README.md", "report.qmd", "_quarto.yml") else \
                 " (run `make report`)"
             out.append(f"{name} is missing{hint}")
-    for folder in FOLDERS:
-        if not _source_files(root, folder):
-            out.append(f"{folder}/ is missing or empty")
+    if not code_files(root):
+        out.append("fmnist/ holds no code (.py files tracked by git)")
+    out += [f"{p.relative_to(root)} is not tracked by git, so it would not be packed; `git add` "
+            "it if the solution needs it, or delete it" for p in untracked_code(root)]
     pdf = root / "report.pdf"
     if pdf.is_file():
-        sources = [root / "report.qmd", root / "_quarto.yml", *_source_files(root, "fmnist")]
-        newer = [p for p in sources if p.is_file() and p.stat().st_mtime > pdf.stat().st_mtime]
+        newer = [p for p in render_sources(root)
+                 if p.is_file() and p.stat().st_mtime > pdf.stat().st_mtime]
         if newer:
             out.append(f"report.pdf is older than {newer[0].relative_to(root)}"
                        f"{f' and {len(newer) - 1} more' if len(newer) > 1 else ''}; "
                        "re-run `make report`")
-    for name in PREDICTIONS:
+    for name in (*PREDICTION_FILES, *MODEL_FILES):
         if (root / (name + ".quick")).exists():
             out.append(f"{name} is a quick-mode output ({name}.quick exists); run `make report` "
                        "without FMNIST_QUICK")
-    if not (root / MANIFEST_NAME).is_file():
-        return out  # reported above as missing; nothing below can be checked without it
-    out += check_manifest(root, allow_built_data=allow_built_data)
-    if pdf.is_file():
-        try:
-            manifest = read_manifest(root)
-            out += check_report_text(pdf_text(pdf), manifest)
-        except DataError:
-            pass  # check_manifest has said what is wrong with the manifest
-        except SubmissionError as err:
-            out.append(str(err))
-    return list(dict.fromkeys(out))
+    if (root / MANIFEST_NAME).is_file():
+        out += check_manifest(root, allow_built_data=allow_built_data)
+    if (root / CLAIMS_NAME).is_file():
+        out += claim_problems(root)
+    out.append(notebook_problem(root))
+    return [line for line in dict.fromkeys(out) if line]
 
 
 def archive_name(root: Path) -> str:
     return "_".join(a["id"] for a in students(root)) + ".zip"
 
 
-def members(root: Path) -> list[Path]:
-    paths = [root / f for f in FILES + GENERATED_EXTRAS]
-    for folder in FOLDERS:
-        paths += _source_files(root, folder)
-    paths.append(root / "tools" / "__init__.py")
-    paths.append(root / "tools" / "submission.py")
-    return [p for p in paths if p.is_file()]
+def members(root: Path) -> dict[str, Path | bytes]:
+    """Name in the zip -> the file to pack, or the bytes of the converted notebook."""
+    out: dict[str, Path | bytes] = {p.relative_to(root).as_posix(): p for p in code_files(root)}
+    out.update({name: root / name for name in PACKED if (root / name).is_file()})
+    qmd = (root / "report.qmd").read_text(encoding="utf-8")
+    out["report.ipynb"] = qmd_to_ipynb(qmd).encode("utf-8")
+    return dict(sorted(out.items()))
 
 
 def pack(root: Path, allow_built_data: bool = False) -> Path:
-    """Write report.ipynb from report.qmd, check, then write the archive into `root`
-    (atomically); returns its path."""
-    qmd = root / "report.qmd"
-    if qmd.is_file():
-        with atomic_write(root / "report.ipynb", "w", encoding="utf-8") as f:
-            f.write(qmd_to_ipynb(qmd.read_text(encoding="utf-8")))
+    """Check, then write the archive into `root` (atomically); returns its path. Nothing in
+    `root` but the archive is written."""
     found = problems(root, allow_built_data)
     if found:
         raise SubmissionError("cannot pack the submission yet:\n  - " + "\n  - ".join(found))
     target = root / archive_name(root)
-    with atomic_write(target, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in members(root):
-            zf.write(path, path.relative_to(root).as_posix())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, source in members(root).items():
+            if isinstance(source, bytes):
+                zf.writestr(name, source)
+            else:
+                zf.write(source, name)
+    with atomic_write(target, "wb") as f:
+        f.write(buffer.getvalue())
     return target
 
 
@@ -209,15 +298,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         target = pack(Path(args.root).resolve(), args.allow_built_data)
-    except SubmissionError as err:
+    except (SubmissionError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
         print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
         return 2
+    size = target.stat().st_size
     with zipfile.ZipFile(target) as zf:
         n = len(zf.namelist())
-    print(f"wrote {target} ({n} files)")
+    print(f"wrote {target} ({n} files, {size / 1e6:.1f} MB)")
     return 0
 
 

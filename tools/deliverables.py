@@ -1,53 +1,43 @@
-"""The deliverables manifest: which results `report.pdf`, the prediction files and the models
-belong to, so that `make submission` can refuse a mismatched or quick-mode hand-in.
+"""The hand-in manifest `deliverables.json`, written AFTER the render by
+`python -m tools.deliverables` (`make report`'s last step): which report.pdf, prediction files
+and models belong together, the data they were made from, and whether the run was quick.
+`make submission` (tools/submission.py) refuses a hand-in that no longer matches it.
 
-The experiments write `deliverables.json` at the project root:
+    {"format": 2, "quick": false, "test_rows": 14000,
+     "data": {... tools.provenance.data_provenance(data_dir) ...},
+     "files": {"report.pdf": "<sha256>", "lr_pred.csv": "<sha256>", "NN_pred.csv": "<sha256>",
+               "models/logreg.npz": "<sha256>", "models/nn.npz": "<sha256>",
+               "report.claims.json": "<sha256>"},
+     "fingerprint": "<12 hex>"}
 
-    {"format": 1, "quick": false, "fingerprint": "<12 hex>", "test_rows": 14000,
-     "data": {... fmnist.provenance.data_provenance(...) ...},
-     "files": {"lr_pred.csv": "<sha256>", "NN_pred.csv": "<sha256>",
-               "models/logreg.npz": "<sha256>", "models/nn.npz": "<sha256>"}}
-
-`fingerprint` is the first 12 hex digits of the SHA-256 of the canonical JSON (sorted keys,
-separators "," and ":") of everything except `fingerprint`. The report prints
-`fingerprint_line(manifest)` ("Results fingerprint: <fingerprint>") on its first page, and
-`QUICK_BANNER` ("QUICK-MODE") there when `quick` is true.
-
-    m = make_manifest(root, quick, data_record, test_rows)   # after writing the files
-    write_manifest(root, m)
-    check_manifest(root) -> list[str]                          # [] when all is consistent
+`fingerprint` is the first 12 hex digits of the SHA-256 of the canonical JSON of everything
+else, so a hand-edited manifest is noticed. The run is quick when any prediction file or model
+carries a `.quick` marker (FMNIST_QUICK=1) or the claims file says so.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
-from fmnist._io import atomic_write
-from fmnist.schema import DataError
+from fmnist.data import DataError, array_sha256, atomic_write, default_data_dir, load_test
+from tools.provenance import data_provenance, sha256_file
 
 MANIFEST_NAME = "deliverables.json"
-FORMAT = 1
+CLAIMS_NAME = "report.claims.json"
+FORMAT = 2
 PREDICTION_FILES = ("lr_pred.csv", "NN_pred.csv")
 MODEL_FILES = ("models/logreg.npz", "models/nn.npz")
-DEFAULT_FILES = PREDICTION_FILES + MODEL_FILES
-FINGERPRINT_LABEL = "Results fingerprint:"
-QUICK_BANNER = "QUICK-MODE"
+FILES = ("report.pdf", *PREDICTION_FILES, *MODEL_FILES)
 _HEX12 = re.compile(r"[0-9a-f]{12}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PREDICTION_LINE = re.compile(rb"[0-9]")
 _REMAKE = "run `make report` (without FMNIST_QUICK) to make them together again"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fingerprint(manifest: dict) -> str:
@@ -57,28 +47,31 @@ def fingerprint(manifest: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def fingerprint_line(manifest: dict) -> str:
-    """The text the report prints on page 1: 'Results fingerprint: <fingerprint>'."""
-    return f"{FINGERPRINT_LABEL} {manifest['fingerprint']}"
-
-
-def make_manifest(root: str | os.PathLike, quick: bool, data_record: dict, test_rows: int,
-                  files: tuple[str, ...] | list[str] = DEFAULT_FILES) -> dict:
-    """The manifest of the files (paths relative to `root`) as they are now, fingerprinted.
-
-    `data_record`: `fmnist.provenance.data_provenance(data_dir)` of the data the results were
-    made from; `test_rows`: rows of the test.csv the predictions are for.
-    """
+def is_quick(root: str | os.PathLike) -> bool:
+    """Whether the outputs in `root` are quick-mode ones (a `.quick` marker beside any of
+    them, or the claims file's "quick")."""
     root = Path(root)
-    hashes = {}
-    for name in files:
-        try:
-            hashes[name] = _sha256(root / name)
-        except OSError as err:
-            raise DataError(f"{root / name}: cannot be read to fingerprint the results "
-                            f"({err.strerror or err})") from None
-    manifest = {"format": FORMAT, "quick": bool(quick), "test_rows": int(test_rows),
-                "data": dict(data_record), "files": hashes}
+    if any((root / f"{name}.quick").exists() for name in (*PREDICTION_FILES, *MODEL_FILES)):
+        return True
+    try:
+        return json.loads((root / CLAIMS_NAME).read_text(encoding="utf-8")).get("quick") is True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def make_manifest(root: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> dict:
+    """The manifest of the files in `root` as they are now (all of FILES must exist; the
+    claims file is recorded when there is one)."""
+    root = Path(root)
+    data_dir = Path(data_dir) if data_dir is not None else root / default_data_dir()
+    names = [*FILES, *([CLAIMS_NAME] if (root / CLAIMS_NAME).is_file() else [])]
+    missing = [name for name in FILES if not (root / name).is_file()]
+    if missing:
+        raise DataError(f"{root / missing[0]} is missing, so the hand-in manifest cannot be "
+                        "written; run `make report` first")
+    data = data_provenance(data_dir)
+    manifest = {"format": FORMAT, "quick": is_quick(root), "test_rows": data["test_rows"],
+                "data": data, "files": {name: sha256_file(root / name) for name in names}}
     manifest["fingerprint"] = fingerprint(manifest)
     return manifest
 
@@ -97,14 +90,12 @@ def read_manifest(root: str | os.PathLike) -> dict:
     damaged or edited."""
     path = Path(root) / MANIFEST_NAME
     try:
-        text = path.read_text(encoding="utf-8")
+        m = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(f"{path} is missing: the results were not made by this version of "
-                        f"`make report`; {_REMAKE}") from None
+        raise DataError(f"{path} is missing: it is written after the render; {_REMAKE}"
+                        ) from None
     except (OSError, UnicodeError) as err:
         raise DataError(f"{path}: cannot be read ({err}); {_REMAKE}") from None
-    try:
-        m = json.loads(text)
     except ValueError as err:
         raise DataError(f"{path}, line {getattr(err, 'lineno', '?')}: not valid JSON; "
                         f"{_REMAKE}") from None
@@ -133,7 +124,7 @@ def _shape_problem(m) -> str:
     if not isinstance(files, dict) or not all(
             isinstance(v, str) and _HEX64.fullmatch(v) for v in files.values()):
         return "'files' must map file names to SHA-256 checksums"
-    missing = [name for name in PREDICTION_FILES if name not in files]
+    missing = [name for name in FILES if name not in files]
     if missing:
         return f"'files' does not list {', '.join(missing)}"
     return ""
@@ -160,11 +151,12 @@ def check_manifest(root: str | os.PathLike, *, allow_quick: bool = False,
                    allow_built_data: bool = False,
                    data_dir: str | os.PathLike | None = None) -> list[str]:
     """Every reason the files in `root` are not one consistent, final set of results ([] if
-    they are): the manifest is missing, damaged or edited; a listed file is missing or
-    differs from the one the results were made with; a prediction file does not have one
-    class per test row; the results are quick-mode (unless `allow_quick`); the data was built
-    from Debian's package (unless `allow_built_data`). When `data_dir` (default `root/data`)
-    holds a test.csv, the predictions must also be for that file.
+    they are): the manifest is missing, damaged or edited; a listed file (report.pdf, the
+    predictions, the models, the claims) is missing or differs from the one recorded after the
+    render; a prediction file does not have one class per test row; the results are quick-mode
+    (unless `allow_quick`); the data was built from Debian's package (unless
+    `allow_built_data`). When `data_dir` (default `root/data`, or FMNIST_DATA_DIR) holds a
+    test.csv, the predictions must be for that file's images.
     """
     root = Path(root)
     try:
@@ -176,9 +168,9 @@ def check_manifest(root: str | os.PathLike, *, allow_quick: bool = False,
         path = root / name
         if not path.is_file():
             out.append(f"{name} is missing (deliverables.json lists it); {_REMAKE}")
-        elif _sha256(path) != digest:
-            out.append(f"{name} differs from the one the results were made with (deliverables"
-                       f".json): report.pdf and the other files belong to other results; "
+        elif sha256_file(path) != digest:
+            out.append(f"{name} differs from the one recorded after the render (deliverables."
+                       f"json): report.pdf and the other files belong to other results; "
                        f"{_REMAKE}")
         elif name in PREDICTION_FILES:
             problem = prediction_problem(path, m["test_rows"])
@@ -187,12 +179,11 @@ def check_manifest(root: str | os.PathLike, *, allow_quick: bool = False,
     if m["quick"] and not allow_quick:
         out.append("the results are quick-mode (FMNIST_QUICK=1: small subsets, few epochs), "
                    f"not real ones; {_REMAKE}")
-    source = m["data"].get("source")
-    if source in ("built", "mixed") and not allow_built_data:
-        what = m["data"].get("description") or "the data was built from Debian's package"
+    if m["data"].get("source") in ("built", "mixed") and not allow_built_data:
+        what = m["data"].get("description") or "the data was built from Debian's package."
         out.append(f"{what} Copy the course's train.csv and test.csv into data/ and run `make "
                    "report` again (or pass --allow-built-data if you know better)")
-    data_dir = Path(data_dir) if data_dir is not None else root / "data"
+    data_dir = Path(data_dir) if data_dir is not None else root / default_data_dir()
     out += _current_data_problems(m, data_dir)
     return out
 
@@ -201,38 +192,38 @@ def _current_data_problems(m: dict, data_dir: Path) -> list[str]:
     test_path = data_dir / "test.csv"
     if not os.path.lexists(test_path):
         return []
-    from fmnist.data import load_test
-    from fmnist.provenance import file_checksum
-
     try:
-        rows = len(load_test(test_path))  # cached: milliseconds
-        digest = file_checksum(test_path)
+        X_test = load_test(test_path)  # cached: milliseconds
     except DataError as err:
         return [str(err)]
-    if rows != m["test_rows"]:
-        return [f"{test_path} has {rows} rows but the predictions are for a test.csv of "
+    if len(X_test) != m["test_rows"]:
+        return [f"{test_path} has {len(X_test)} rows but the predictions are for a test.csv of "
                 f"{m['test_rows']} rows; {_REMAKE}"]
-    made_for = m["data"].get("test_sha256")
-    if made_for and made_for != digest:
-        return [f"{test_path} has changed since the predictions were made (its checksum differs "
-                f"from the one in deliverables.json); {_REMAKE}"]
+    made_for = m["data"].get("array_sha256", {}).get("test")
+    if made_for and made_for != array_sha256(X_test):
+        return [f"{test_path} holds other images than the one the predictions were made for "
+                f"(deliverables.json); {_REMAKE}"]
     return []
 
 
-def check_report_text(text: str, manifest: dict) -> list[str]:
-    """Problems with the text of report.pdf: no or another results fingerprint than the
-    manifest's, or a quick-mode banner. Whitespace is ignored (PDF text breaks lines)."""
-    flat = re.sub(r"\s+", "", text)
-    label = re.sub(r"\s+", "", FINGERPRINT_LABEL)
-    shown = re.findall(re.escape(label) + r"([0-9a-f]{12})", flat)
-    out = []
-    if not shown:
-        out.append(f"report.pdf shows no '{FINGERPRINT_LABEL} ...' line, so it cannot be matched "
-                   f"to the prediction files; {_REMAKE}")
-    elif manifest["fingerprint"] not in shown:
-        out.append(f"report.pdf shows results fingerprint {shown[0]} but deliverables.json (the "
-                   f"prediction files and models) has {manifest['fingerprint']}: the PDF was "
-                   f"rendered from other results; {_REMAKE}")
-    if QUICK_BANNER in flat:
-        out.append(f"report.pdf carries the {QUICK_BANNER} banner (a quick draft); {_REMAKE}")
-    return out
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.deliverables", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=".", help="the project folder")
+    parser.add_argument("--data-dir", default=None,
+                        help="the data folder (default: ROOT/$FMNIST_DATA_DIR or ROOT/data)")
+    args = parser.parse_args(argv)
+    try:
+        path = write_manifest(args.root, make_manifest(args.root, args.data_dir))
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

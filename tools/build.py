@@ -1,5 +1,5 @@
-"""Build `data/train.csv` and `data/test.csv` from Debian's Fashion-MNIST IDX files;
-`python -m fmnist data`.
+"""Build `data/train.csv` and `data/test.csv` from Debian's Fashion-MNIST IDX files (what
+`make data` runs when data/ holds neither; see tools/data.py).
 
 The exercise ships 56,000 labelled training rows and 14,000 unlabelled test rows. We rebuild
 files of exactly that format from the 70,000 images of the original dataset: all four IDX files
@@ -9,33 +9,20 @@ form `train.csv`. Test labels are discarded, never written anywhere under `data/
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import gzip
 import os
 import shutil
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from fmnist import datadir, provenance
-from fmnist.csvfile import inspect_input
-from fmnist.data import (
-    CLASS_NAMES,
-    IMAGE_SHAPE,
-    N_CLASSES,
-    N_PIXELS,
-    DataError,
-    default_data_dir,
-    load_test,
-    load_train,
-)
-from fmnist.datadir import format_rows  # noqa: F401 - part of this module's API
+from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, N_PIXELS, DataError
+from tools import datadir
+from tools.datadir import format_rows  # noqa: F401 - part of this module's API
 
 DEFAULT_IDX_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
@@ -133,8 +120,8 @@ def build_csvs(out_dir: str | os.PathLike, idx_dir: str | os.PathLike | None = N
     The pair is replaced as one: both files are written to temporary files first, then a mark
     (`.build-in-progress`, holding their checksums) is written, both are renamed into place,
     the record is written and the mark removed. A build killed half-way leaves the mark, and
-    the next `ensure_data` removes the files it names and builds again. Disk errors (a full
-    disk, a read-only folder) raise DataError and leave nothing behind.
+    the next `make data` (tools/data.py) removes the files it names and builds again. Disk
+    errors (a full disk, a read-only folder) raise DataError and leave nothing behind.
     """
     idx_dir = Path(idx_dir) if idx_dir is not None else default_idx_dir()
     if test_per_class < 1:
@@ -195,7 +182,7 @@ def _can_install() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
-def _provision_idx(idx_dir: Path, data_dir: Path) -> None:
+def provision_idx(idx_dir: Path, data_dir: Path) -> None:
     """Make sure the IDX files are in `idx_dir`, installing the Debian package if we can."""
     if not _missing_idx(idx_dir):
         return
@@ -213,103 +200,3 @@ def _provision_idx(idx_dir: Path, data_dir: Path) -> None:
                         f"install it by hand, " + advice)
     raise DataError(f"{idx_dir}: the Fashion-MNIST IDX files are missing; run "
                     f"`sudo apt-get install {DEBIAN_PACKAGE}` and try again, " + advice)
-
-
-def _check_data_dir(data_dir: Path) -> None:
-    if data_dir.is_symlink() and not data_dir.exists():
-        raise DataError(f"{data_dir} is a symbolic link to {os.readlink(data_dir)}, which does "
-                        "not exist (a drive not mounted?); mount it, or delete the link")
-    if data_dir.exists() and not data_dir.is_dir():
-        raise DataError(f"{data_dir} is a file, not a folder; --data-dir/FMNIST_DATA_DIR must "
-                        "name the folder that holds (or will hold) train.csv and test.csv")
-
-
-def _ensure(data_dir: Path, idx_dir: Path, seed: int) -> tuple[Path, Path, bool]:
-    _check_data_dir(data_dir)
-    train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
-    if (data_dir / datadir.BUILD_MARK).exists():
-        try:
-            with datadir.build_lock(data_dir):
-                datadir.recover(data_dir)
-                datadir.clear_leftovers(data_dir)
-        except OSError as err:
-            raise datadir.write_error(data_dir, err) from None
-    have_train = inspect_input(train_path) is not None  # DataError for dangling links, folders..
-    have_test = inspect_input(test_path) is not None
-    if have_train and have_test:
-        load_train(train_path)
-        load_test(test_path)
-        if os.access(data_dir, os.W_OK):
-            with contextlib.suppress(OSError), datadir.build_lock(data_dir):
-                datadir.clear_leftovers(data_dir)
-        return train_path, test_path, False
-    if have_train or have_test:
-        present, absent = (train_path, test_path) if have_train else (test_path, train_path)
-        raise DataError(f"{present} exists but {absent} does not: put the matching "
-                        f"{absent.name} beside it, or delete {present} to build both from the "
-                        "Fashion-MNIST IDX files (it is not overwritten)")
-    existing = next(p for p in (data_dir, *data_dir.parents) if p.exists())
-    if not os.access(existing, os.W_OK):  # before installing or loading anything
-        raise datadir.write_error(data_dir, OSError(errno.EACCES, os.strerror(errno.EACCES),
-                                             str(existing)))
-    _provision_idx(idx_dir, data_dir)
-    print(f"building {train_path} and {test_path} from {idx_dir} (seed {seed})",
-          file=sys.stderr, flush=True)
-    build_csvs(data_dir, idx_dir, seed=seed)
-    load_train(train_path)  # checks the result and fills the cache for the first real use
-    load_test(test_path)
-    return train_path, test_path, True
-
-
-def ensure_data(data_dir: str | os.PathLike | None = None,
-                idx_dir: str | os.PathLike | None = None, seed: int = 0) -> tuple[Path, Path]:
-    """Validate `train.csv`/`test.csv` in `data_dir` if both exist, else build them.
-
-    Raises `DataError` on a bad file, on only one of the two files being present (a user's
-    file is never overwritten) or when the IDX files are missing and cannot be installed.
-    """
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    idx_dir = Path(idx_dir) if idx_dir is not None else default_idx_dir()
-    train_path, test_path, _ = _ensure(data_dir, idx_dir, seed)
-    return train_path, test_path
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--data-dir", default=None,
-                        help="where train.csv and test.csv live (default: $FMNIST_DATA_DIR "
-                             "or ./data)")
-    parser.add_argument("--idx-dir", default=None,
-                        help=f"where the IDX files are (default: $FMNIST_IDX_DIR or "
-                             f"{DEFAULT_IDX_DIR})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
-
-
-def run(args) -> int:
-    try:
-        return _run(args)
-    except OSError as err:  # anything not foreseen still ends in one line, not a traceback
-        raise DataError(f"{err.filename or 'data'}: {err.strerror or err}") from None
-
-
-def _run(args) -> int:
-    t0 = time.perf_counter()
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    idx_dir = Path(args.idx_dir) if args.idx_dir else default_idx_dir()
-    train_path, test_path, built = _ensure(data_dir, idx_dir, args.seed)
-    X, y = load_train(train_path)
-    X_test = load_test(test_path)
-    origin = provenance.data_provenance(data_dir)
-    pairs = provenance.find_overlap(train_path, test_path)
-    elapsed = time.perf_counter() - t0
-    verb = "built" if built else "validated"
-    print(f"{verb} {train_path}: {X.shape[0]} x {X.shape[1] + 1} "
-          f"(label + {X.shape[1]} pixels), classes {np.bincount(y, minlength=N_CLASSES).tolist()}")
-    print(f"{verb} {test_path}: {X_test.shape[0]} x {X_test.shape[1]} (pixels only)")
-    print(f"source: {origin['description']}")
-    if origin["source"] == "mixed":
-        print(f"warning: {origin['description']}", file=sys.stderr)
-    if pairs:
-        print("warning: " + provenance.overlap_message(pairs, train_path, test_path),
-              file=sys.stderr)
-    print(f"done in {elapsed:.1f} s")
-    return 0

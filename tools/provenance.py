@@ -1,18 +1,20 @@
 """Where `data/train.csv` and `data/test.csv` came from, and whether test images leak into
 training.
 
-`python -m fmnist data` writes `data/provenance.json` beside the CSV files it builds:
+`make data` writes `data/provenance.json` beside the CSV files it builds:
 
-    {"format": 1, "source": "built", "seed": 0, "idx_dir": "/usr/share/datasets/fashion-mnist",
-     "train_sha256": "...", "test_sha256": "...", "train_rows": 56000, "test_rows": 14000}
+    {"format": 2, "source": "built", "seed": 0, "idx_dir": "/usr/share/datasets/fashion-mnist",
+     "array_sha256": {"train": "...", "test": "..."}, "train_sha256": "...", "test_sha256": "...",
+     "train_rows": 56000, "test_rows": 14000}
 
-A CSV file whose SHA-256 matches that record was built by this project; any other file (no
-record, or different contents) is *supplied*: the course's. Checksums are cached in
-`data/.cache/checksums.json`, keyed by each file's size, modification time and inode like the
-parsed-array cache, so `data_provenance` costs milliseconds after the first call.
+A file is *built* when the SHA-256 of its parsed array (`fmnist.data.array_sha256`, the same
+whatever the CSV spelling: a header row, CRLF, spaces) is in that record or is the seed-0
+build's (`fmnist.data.KNOWN_BUILDS`); any other file is *supplied*, presumably the course's.
+`train_sha256`/`test_sha256` are the files' bytes as built (the build's crash recovery uses them).
 
     data_provenance(data_dir) -> dict   where the data came from, with a one-sentence description
     find_overlap(train, test) -> [(train_line, test_line), ...]   images in both files
+    sha256_file(path) -> str            the project's one file checksum
 """
 
 from __future__ import annotations
@@ -25,57 +27,26 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist._io import atomic_write
-from fmnist.csvfile import file_key, first_line, inspect_input, is_header, read_input, strip_bom
-from fmnist.schema import DataError
+from fmnist.data import (
+    KNOWN_BUILDS,
+    PROVENANCE,
+    DataError,
+    array_sha256,
+    atomic_write,
+    default_data_dir,
+    is_header,
+    load_test,
+    load_train,
+)
 
-RECORD_NAME = "provenance.json"
-RECORD_FORMAT = 1
-# The files `python -m fmnist data` builds with seed 0 from Debian's dataset-fashion-mnist: they
-# count as built even without a record (data/ built before records were written).
-KNOWN_BUILDS = {
-    "train": {"f05f647783de8faf8463d8d019950c79f222818875c3c1385a6f138ee2ca51fc": 0},
-    "test": {"6c1127c6912cb09607e0055e335a69fdc660a2e8b4660067d501d3eeab44e6d3": 0},
-}
-_CHECKSUMS = "checksums.json"
+RECORD_NAME = PROVENANCE
+RECORD_FORMAT = 2
 _OVERLAPS = "overlap.json"
 _CHUNK = 1 << 22
 
 
-# ---------------------------------------------------------------- small JSON caches
-
-
-def _read_json(path: Path) -> dict:
-    """A JSON object from `path`, or {} if it is missing or damaged (caches only)."""
-    try:
-        value = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _write_json_quietly(path: Path, value: dict) -> None:
-    try:
-        with atomic_write(path, "w", encoding="utf-8") as f:
-            json.dump(value, f, sort_keys=True)
-    except OSError as err:
-        print(f"note: could not write {path} ({err.strerror or err}); the next run recomputes it",
-              file=sys.stderr)
-
-
-def _stat(path: Path) -> os.stat_result:
-    st = inspect_input(path)
-    if st is None:
-        raise DataError(f"{path}: file not found; run `python -m fmnist data` to build it, or "
-                        f"copy the course's {path.name} there")
-    return st
-
-
-# ---------------------------------------------------------------- checksums
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in chunks; OS errors become DataError naming the file."""
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in chunks; OS errors become DataError naming the file."""
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:
@@ -86,28 +57,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def remember_checksum(path: Path, sha256: str) -> None:
-    """Tell the checksum cache what `path` (as it is now) hashes to (the build knows it)."""
-    path = Path(path)
-    cache = path.parent / ".cache" / _CHECKSUMS
-    table = _read_json(cache)
-    table[path.name] = {"key": file_key(os.stat(path)), "sha256": sha256}
-    _write_json_quietly(cache, table)
-
-
-def file_checksum(path: str | os.PathLike) -> str:
-    """SHA-256 of a data file, cached by size, modification time and inode."""
-    path = Path(path)
-    key = file_key(_stat(path))
-    cache = path.parent / ".cache" / _CHECKSUMS
-    hit = _read_json(cache).get(path.name)
-    if isinstance(hit, dict) and hit.get("key") == key and isinstance(hit.get("sha256"), str):
-        return hit["sha256"]
-    digest = sha256_file(path)
-    table = _read_json(cache)
-    table[path.name] = {"key": key, "sha256": digest}
-    _write_json_quietly(cache, table)
-    return digest
+def _read_json(path: Path) -> dict:
+    """A JSON object from `path`, or {} if it is missing or damaged."""
+    try:
+        value = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # ---------------------------------------------------------------- the build record
@@ -122,44 +78,55 @@ def write_record(data_dir: str | os.PathLike, record: dict) -> Path:
     return path
 
 
-def read_record(data_dir: str | os.PathLike) -> dict | None:
-    """The build record in `data_dir`, or None if there is none (or it is unreadable: then
-    nothing can be shown to be built, and the files count as supplied)."""
+def read_record(data_dir: str | os.PathLike) -> dict:
+    """The build record in `data_dir`, or {} if there is none or it is unreadable (then only
+    the known seed-0 build can be recognised)."""
     record = _read_json(Path(data_dir) / RECORD_NAME)
-    needed = ("source", "train_sha256", "test_sha256")
-    return record if record.get("source") == "built" and all(k in record for k in needed) else None
+    sums = record.get("array_sha256")
+    return record if record.get("source") == "built" and isinstance(sums, dict) else {}
+
+
+def upgrade_record(data_dir: str | os.PathLike) -> bool:
+    """A format-1 record (written before records named the parsed arrays) whose file checksums
+    still match the files gets their arrays' SHA-256 added, so that the build stays recognised
+    however the files are re-saved later. Returns whether it was upgraded."""
+    data_dir = Path(data_dir)
+    record = _read_json(data_dir / RECORD_NAME)
+    if record.get("source") != "built" or "array_sha256" in record:
+        return False
+    paths = {k: data_dir / f"{k}.csv" for k in ("train", "test")}
+    if any(record.get(f"{k}_sha256") != sha256_file(p) for k, p in paths.items()):
+        return False
+    X, y = load_train(paths["train"])
+    record["array_sha256"] = {"train": array_sha256(np.column_stack([y, X])),
+                              "test": array_sha256(load_test(paths["test"]))}
+    write_record(data_dir, {k: v for k, v in record.items() if k != "format"})
+    return True
 
 
 def data_provenance(data_dir: str | os.PathLike | None = None) -> dict:
-    """Where `train.csv` and `test.csv` in `data_dir` came from.
+    """Where `train.csv` and `test.csv` in `data_dir` came from, judged by their contents.
 
     Returns {"source": "built" | "supplied" | "mixed", "train_source", "test_source" ("built"
-    or "supplied"), "seed" (None unless built), "idx_dir", "train_sha256", "test_sha256",
-    "train_rows", "test_rows", "description" (one sentence)}. "mixed" means one file was built
-    and the other supplied: see `description`. Raises DataError if a file is missing or invalid
-    (rows are counted by loading it, which the parse cache makes cheap).
+    or "supplied"), "seed" and "idx_dir" (None unless built), "array_sha256": {"train",
+    "test"}, "train_rows", "test_rows", "description" (one sentence)}. "mixed": one file built,
+    the other supplied. Raises DataError if a file is missing or invalid.
     """
-    from fmnist.data import default_data_dir, load_test, load_train
-
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     train_path, test_path = data_dir / "train.csv", data_dir / "test.csv"
-    train_rows = len(load_train(train_path)[1])
-    test_rows = len(load_test(test_path))
-    sums = {"train": file_checksum(train_path), "test": file_checksum(test_path)}
-    record = read_record(data_dir) or {}
-    sources = {k: "built" if record.get(f"{k}_sha256") == sums[k] else "supplied" for k in sums}
-    for k in sums:
-        if sources[k] == "supplied" and sums[k] in KNOWN_BUILDS[k]:
-            sources[k] = "built"
-            record = {"seed": KNOWN_BUILDS[k][sums[k]], "idx_dir": None, **record}
+    X, y = load_train(train_path)
+    X_test = load_test(test_path)
+    sums = {"train": array_sha256(np.column_stack([y, X])), "test": array_sha256(X_test)}
+    record = read_record(data_dir)
+    recorded = set(record.get("array_sha256", {}).values()) | KNOWN_BUILDS
+    sources = {k: "built" if sums[k] in recorded else "supplied" for k in sums}
     source = sources["train"] if sources["train"] == sources["test"] else "mixed"
     built_any = source != "supplied"
     out = {
         "source": source, "train_source": sources["train"], "test_source": sources["test"],
-        "seed": record.get("seed") if built_any else None,
+        "seed": record.get("seed", 0) if built_any else None,
         "idx_dir": record.get("idx_dir") if built_any else None,
-        "train_sha256": sums["train"], "test_sha256": sums["test"],
-        "train_rows": train_rows, "test_rows": test_rows,
+        "array_sha256": sums, "train_rows": len(y), "test_rows": len(X_test),
     }
     out["description"] = describe(out, train_path, test_path)
     return out
@@ -190,14 +157,13 @@ def describe(p: dict, train_path: Path | str = "train.csv",
 
 def _row_lines(path: Path, n_rows: int) -> np.ndarray:
     """1-based line numbers of the data rows of a valid CSV file (skipping header and blanks)."""
-    raw = strip_bom(read_input(path))
-    index, text, _ = first_line(raw)
-    skip = index if text is not None and is_header(text) else -1
-    lines = [i + 1 for i, line in enumerate(raw.split(b"\n"))
-             if i != skip and line.strip(b" \t\r")]
-    if len(lines) != n_rows:  # cannot happen for a file the loader accepted
-        return np.arange(1, n_rows + 1) + (skip >= 0)
-    return np.asarray(lines)
+    lines = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    numbered = [i + 1 for i, line in enumerate(lines) if line.strip()]
+    if numbered and is_header(lines[numbered[0] - 1].decode("utf-8", "replace")):
+        numbered = numbered[1:]
+    if len(numbered) != n_rows:  # cannot happen for a file the loader accepted
+        return np.arange(1, n_rows + 1)
+    return np.asarray(numbered)
 
 
 def _rows_as_keys(M: np.ndarray) -> np.ndarray:
@@ -209,13 +175,12 @@ def find_overlap(train_path: str | os.PathLike, test_path: str | os.PathLike) ->
     """Every (train_line, test_line) pair, 1-based file lines, whose images are identical.
 
     Rows are compared as whole byte strings (sorted, vectorised; about 0.3 s for 70,000
-    images) and the answer is cached in `.cache/overlap.json` beside the test file, keyed by
-    both files' size, modification time and inode.
+    images); the answer is cached in `.cache/overlap.json` beside the test file, keyed by both
+    files' size, modification time and inode.
     """
-    from fmnist.data import load_test, load_train
-
     train_path, test_path = Path(train_path), Path(test_path)
-    key = f"{train_path.resolve()}:{file_key(_stat(train_path))}|{file_key(_stat(test_path))}"
+    key = "|".join(f"{p.resolve()}:{p.stat().st_size}-{p.stat().st_mtime_ns}-{p.stat().st_ino}"
+                   for p in (train_path, test_path))
     cache = test_path.parent / ".cache" / _OVERLAPS
     hit = _read_json(cache).get(test_path.name)
     if isinstance(hit, dict) and hit.get("key") == key and isinstance(hit.get("pairs"), list):
@@ -237,7 +202,12 @@ def find_overlap(train_path: str | os.PathLike, test_path: str | os.PathLike) ->
         pairs.sort(key=lambda p: (p[1], p[0]))
     table = _read_json(cache)
     table[test_path.name] = {"key": key, "pairs": [list(p) for p in pairs]}
-    _write_json_quietly(cache, table)
+    try:
+        with atomic_write(cache, "w", encoding="utf-8") as f:
+            json.dump(table, f, sort_keys=True)
+    except OSError as err:
+        print(f"note: could not write {cache} ({err.strerror or err}); the next run recomputes "
+              "it", file=sys.stderr)
     return pairs
 
 

@@ -1,6 +1,7 @@
-"""The data folder's pair of files, replaced as one: `write_pair` (temporary files, a mark,
-two renames, the provenance record), `recover` after a killed build, `clear_leftovers` (temporary
-files a SIGKILL left), `build_lock`, and `write_error` (disk errors as DataError)."""
+"""The data folder's pair of files, replaced as one (for tools/build.py): `write_pair`
+(temporary files, a mark, two renames, the provenance record), `recover` after a killed build,
+`clear_leftovers` (temporary files a SIGKILL left, stale caches), `build_lock`, and
+`write_error` (disk errors as DataError)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist import provenance
-from fmnist._io import atomic_write
-from fmnist.schema import DataError
+from fmnist.data import DataError, array_sha256, atomic_write
+from tools import provenance
 
 BUILD_MARK = ".build-in-progress"
 _ROWS_PER_CHUNK = 8192
@@ -87,7 +87,9 @@ def write_pair(out_dir: Path, train_rows: np.ndarray, test_rows: np.ndarray,
         temps.append(tmp_test)
         tmp_train, train_sha = _write_temp(out_dir, "train.csv", train_rows)
         temps.append(tmp_train)
-        record = {**record, "train_sha256": train_sha, "test_sha256": test_sha}
+        record = {**record, "train_sha256": train_sha, "test_sha256": test_sha,
+                  "array_sha256": {"train": array_sha256(train_rows),
+                                   "test": array_sha256(test_rows)}}
         with atomic_write(mark, "w", encoding="utf-8") as f:
             json.dump(record, f, sort_keys=True)
         for tmp, name in ((tmp_test, "test.csv"), (tmp_train, "train.csv")):
@@ -101,8 +103,6 @@ def write_pair(out_dir: Path, train_rows: np.ndarray, test_rows: np.ndarray,
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
-    for name, sha in (("train.csv", train_sha), ("test.csv", test_sha)):
-        provenance.remember_checksum(out_dir / name, sha)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -133,15 +133,25 @@ _STALE_CACHE_SECONDS = 600
 
 def clear_leftovers(data_dir: Path) -> list[Path]:
     """Remove what a killed build or load left behind: the build's temporary files (under the
-    lock, so none belongs to a running build) and cache temporaries older than 10 minutes.
-    Returns the removed paths."""
+    lock, so none belongs to a running build), cache temporaries older than 10 minutes, and
+    parsed-array caches of files that have since changed. Returns the removed paths."""
     removed = []
     candidates = [p for pattern in _TEMP_PATTERNS for p in data_dir.glob(pattern)]
     now = time.time()
+    current = set()
+    for kind in ("train", "test"):
+        with contextlib.suppress(OSError):
+            st = (data_dir / f"{kind}.csv").stat()
+            current.add(f"{kind}.csv.{kind}.{st.st_size}-{st.st_mtime_ns}-{st.st_ino}-")
     with contextlib.suppress(OSError):
-        for p in (data_dir / ".cache").glob(".*.tmp"):
+        for p in (data_dir / ".cache").iterdir():
             with contextlib.suppress(OSError):
-                if now - p.stat().st_mtime > _STALE_CACHE_SECONDS:
+                if p.name.startswith(".") and p.name.endswith(".tmp"):
+                    if now - p.stat().st_mtime > _STALE_CACHE_SECONDS:
+                        candidates.append(p)
+                elif p.suffix == ".npy" and not any(p.name.startswith(c) for c in current):
+                    candidates.append(p)
+                elif p.name == "checksums.json":  # written by earlier versions
                     candidates.append(p)
     for p in candidates:
         with contextlib.suppress(OSError):
