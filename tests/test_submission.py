@@ -64,6 +64,10 @@ def _project(root: Path, *, quick=False, built=False,
     (root / "report.qmd").write_text(QMD)
     (root / "README.md").write_text("run it\n")
     (root / "references.bib").write_text("@book{x}\n")
+    (root / "tools").mkdir()
+    (root / "tools" / "__init__.py").write_text("\n")
+    (root / "tools" / "claims.py").write_text("N = 1\n")
+    (root / "tools" / "notes.py").write_text("N = 1\n")  # tooling the report does not need
     (root / "fmnist").mkdir(parents=True)
     (root / "fmnist" / "__init__.py").write_text("\n")
     (root / "fmnist" / "data.py").write_text("N = 1\n")
@@ -114,7 +118,7 @@ def test_a_complete_project_is_packed_with_what_a_grader_needs_and_only_that(tmp
     assert _zip_names(tmp_path) == {
         "report.pdf", "report.qmd", "report.ipynb", "lr_pred.csv", "NN_pred.csv", "README.md",
         "_quarto.yml", "references.bib", "models/logreg.npz", "models/nn.npz",
-        "fmnist/__init__.py", "fmnist/data.py"}
+        "fmnist/__init__.py", "fmnist/data.py", "tools/__init__.py", "tools/claims.py"}
 
 
 def test_submission_packs_id_zip_for_a_pair(tmp_path):
@@ -154,7 +158,8 @@ def test_strays_notes_secrets_caches_and_data_are_never_packed(tmp_path):
     assert submission.main(["--root", str(tmp_path)]) == 0
     names = _zip_names(tmp_path)
     assert not names & set(strays)
-    assert not any(n.startswith(("data/", ".cache", "tools/")) for n in names)
+    assert not any(n.startswith(("data/", ".cache")) for n in names)
+    assert {n for n in names if n.startswith("tools/")} == {"tools/__init__.py", "tools/claims.py"}
     assert {Path(n).suffix for n in names if n.startswith("fmnist/")} == {".py"}
 
 
