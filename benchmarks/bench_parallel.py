@@ -6,7 +6,7 @@ A sweep (`fmnist.experiments`) is many independent fits. This measures, for a sw
 workload of 4 short MLP fits (batch 128, `--n` examples of learnable fake images), once with
 hidden 128 (3 epochs each) and once with hidden 1024 (1 epoch each):
   (A) the 4 fits one after another in one fresh process with 2 BLAS threads (today's way);
-  (B) the same 4 fits through `fmnist.experiments.process_pool` with 2 worker processes and
+  (B) the same 4 fits through `fmnist.runner.process_pool` with 2 worker processes and
       1 BLAS thread each.
 A and B alternate, repeat after repeat, so both see the same load on a shared machine; both
 include starting their processes (spawn, importing NumPy), as a sweep would. It prints the
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fmnist.experiments import process_pool  # noqa: E402
+from fmnist.runner import process_pool  # noqa: E402
 
 _DATA: dict = {}
 
@@ -59,7 +59,7 @@ def fit_one(job: tuple) -> dict:
                 random_state=seed).fit(X, y)
     digest = hashlib.sha1(b"".join(np.ascontiguousarray(W).tobytes()
                                    for W in model.params.values())).hexdigest()
-    # threads but the one that watches the parent process (`fmnist.experiments.process_pool`)
+    # threads but the one that watches the parent process (`fmnist.runner.process_pool`)
     tasks = len(os.listdir("/proc/self/task")) - 1 if os.path.isdir("/proc/self/task") else None
     return {"hash": digest, "threads": tasks, "pid": os.getpid()}
 

@@ -47,9 +47,9 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fmnist.experiments import workers  # noqa: E402
 from fmnist.models import MLP, LogisticRegression  # noqa: E402
 from fmnist.plans import FULL_PLAN  # noqa: E402
+from fmnist.runner import workers  # noqa: E402
 from fmnist.training import mirror_source, train_epoch  # noqa: E402
 
 N_FEATURES, N_CLASSES = 784, 10

@@ -1,5 +1,5 @@
-"""`python -m fmnist` (fmnist.cli): options, the `train` command, errors as one line with exit
-status 2 (1 for a diverged run), quick-mode markers, `experiments --from-models` on damaged
+"""`python -m fmnist` (fmnist/__main__.py): options, the `train` command, errors as one line,
+exit status 2 (1 for a diverged run), quick-mode markers, `experiments --from-models` on damaged
 models. In-process through `cli.main([...])`; one test starts a real process."""
 
 import argparse
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from fmnist import cli
+from fmnist import __main__ as cli
 from fmnist.data import DataError
 from fmnist.models import MLP, LogisticRegression, load_model
 from tests.synth import toy_data, write_data_dir

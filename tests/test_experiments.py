@@ -17,9 +17,10 @@ import pytest
 
 from fmnist import experiments as E
 from fmnist import plans
-from fmnist.experiments import run_sweep
+from fmnist import runner as R
 from fmnist.models import MLP, MODELS, LogisticRegression, load_model
 from fmnist.plans import DataSpec, best_config_id, over_seeds, summary
+from fmnist.runner import run_sweep
 from fmnist.training import HISTORY_KEYS
 from tests.synth import write_data_dir
 
@@ -91,11 +92,11 @@ def test_every_planned_configuration_is_a_valid_model(p):
 
 def test_sweep_keys_differ_by_seed_and_only_by_what_differs():
     config = dict(lr=0.1, epochs=3)
-    keys = [E.run_key("logreg", c, "data", "code") for c in plans.with_seeds([config], (0, 1, 2))]
+    keys = [R.run_key("logreg", c, "data", "code") for c in plans.with_seeds([config], (0, 1, 2))]
     assert len(set(keys)) == 3
-    assert keys[0] == E.run_key("logreg", {"epochs": 3, "random_state": 0, "lr": 0.1},
+    assert keys[0] == R.run_key("logreg", {"epochs": 3, "random_state": 0, "lr": 0.1},
                                 "data", "code")  # the order of the keys does not matter
-    assert keys[0] != E.run_key("nn", {**config, "random_state": 0}, "data", "code")
+    assert keys[0] != R.run_key("nn", {**config, "random_state": 0}, "data", "code")
 
 
 # ------------------------------------------------------------------------------- the cache
@@ -159,7 +160,7 @@ def test_cache_is_invalidated_by_a_change_of_data(fits, spec, tmp_path):
 
 def test_cache_is_invalidated_by_a_change_of_code(fits, spec, tmp_path, monkeypatch):
     first = sweep(spec, tmp_path)
-    monkeypatch.setattr(E, "code_hash", lambda: "edited")
+    monkeypatch.setattr(R, "code_hash", lambda: "edited")
     second = sweep(spec, tmp_path)
     assert len(fits) == 6 and not second["cached"].any()
     assert set(first["key"]).isdisjoint(second["key"])
@@ -168,16 +169,16 @@ def test_cache_is_invalidated_by_a_change_of_code(fits, spec, tmp_path, monkeypa
 def test_source_hash_follows_the_numeric_modules_only(tmp_path):
     for name in ("models.py", "training.py", "plots.py"):
         (tmp_path / name).write_text(f"# {name}\n")
-    h0 = E.source_hash(tmp_path)
+    h0 = R.source_hash(tmp_path)
     (tmp_path / "plots.py").write_text("# a new figure\n")
     (tmp_path / "experiments.py").write_text("# a new runner\n")
-    assert E.source_hash(tmp_path) == h0
+    assert R.source_hash(tmp_path) == h0
     (tmp_path / "training.py").write_text("# a changed update rule\n")
-    assert E.source_hash(tmp_path) != h0
+    assert R.source_hash(tmp_path) != h0
     assert {"estimator.py", "models.py", "training.py", "functional.py", "data.py"} <= set(
-        E.NUMERIC_MODULES)
-    E.code_hash.cache_clear()
-    assert E.code_hash() == E.source_hash(E.PACKAGE_DIR)
+        R.NUMERIC_MODULES)
+    R.code_hash.cache_clear()
+    assert R.code_hash() == R.source_hash(R.PACKAGE_DIR)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "wrong_key", "not_json"])
@@ -211,8 +212,8 @@ def test_a_damaged_model_file_is_recomputed(fits, spec, tmp_path):
     model_path = tmp_path / "cache" / f"{key}.npz"
     good = load_model(model_path)
     model_path.write_bytes(model_path.read_bytes()[:200])
-    with pytest.raises(E.CacheError, match="model"):
-        E.read_entry(tmp_path / "cache", key, need_model=True)
+    with pytest.raises(R.CacheError, match="model"):
+        R.read_entry(tmp_path / "cache", key, need_model=True)
     second = sweep(spec, tmp_path, keep_models=True)
     assert len(fits) == 4 and list(second["cached"]) == [False, True, True]
     np.testing.assert_array_equal(load_model(model_path).W, good.W)
@@ -265,7 +266,7 @@ def test_a_diverged_run_is_a_result_not_a_crash(fits, spec, tmp_path):
     df = sweep(spec, tmp_path, [CONFIGS[0], dict(lr=1e30, epochs=3)])
     assert list(df["status"]) == ["ok", "diverged"]
     assert math.isnan(df["val_acc"][1]) and math.isnan(df["val_loss"][1])
-    entry = E.read_entry(tmp_path / "cache", df["key"][1])
+    entry = R.read_entry(tmp_path / "cache", df["key"][1])
     assert "diverged at epoch" in entry["message"] and "lower the learning rate" in entry["message"]
     # the outcome is cached like any other: not retried on the next run
     again = sweep(spec, tmp_path, [dict(lr=1e30, epochs=3)])
@@ -473,14 +474,14 @@ def _val(ctx):
 
 def test_workers_setting(monkeypatch):
     monkeypatch.setenv("FMNIST_WORKERS", "0")
-    assert E.workers() == 0
+    assert R.workers() == 0
     monkeypatch.setenv("FMNIST_WORKERS", "3")
-    assert E.workers() == 3
+    assert R.workers() == 3
     monkeypatch.setenv("FMNIST_WORKERS", "two")
     with pytest.raises(ValueError, match="FMNIST_WORKERS must be an integer"):
-        E.workers()
+        R.workers()
     monkeypatch.delenv("FMNIST_WORKERS")
-    assert E.workers() == 2
+    assert R.workers() == 2
 
 
 def test_two_workers_give_the_numbers_of_one(spec, tmp_path, monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""Worker processes (`fmnist.experiments.process_pool`) and stopping: each worker has its own
+"""Worker processes (`fmnist.runner.process_pool`) and stopping: each worker has its own
 BLAS thread count; Ctrl-C and SIGTERM stop a real sweep within seconds with one line and a
 non-zero status, no worker outlives it and the cache holds only complete entries; a worker
 whose parent is killed outright ends too; a bad FMNIST_WORKERS is one line."""
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist import experiments as E
+from fmnist import runner as R
 from tests.synth import write_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,20 +37,20 @@ def job(x):
     import numpy as np
 
     np.ones((64, 64)) @ np.ones((64, 64))  # BLAS has started its threads
-    return {k: os.environ.get(k) for k in E.BLAS_THREAD_VARIABLES}, len(
+    return {k: os.environ.get(k) for k in R.BLAS_THREAD_VARIABLES}, len(
         os.listdir("/proc/self/task")), os.getpid()
 
 
 @pytest.mark.parametrize("blas_threads", [1, 2])
 def test_each_worker_has_the_blas_threads_asked_for(blas_threads):
-    before = {k: os.environ.get(k) for k in E.BLAS_THREAD_VARIABLES}
-    with E.process_pool(2, blas_threads) as pool:
+    before = {k: os.environ.get(k) for k in R.BLAS_THREAD_VARIABLES}
+    with R.process_pool(2, blas_threads) as pool:
         out = list(pool.map(job, range(4)))
-    assert all(r[0] == dict.fromkeys(E.BLAS_THREAD_VARIABLES, str(blas_threads)) for r in out)
+    assert all(r[0] == dict.fromkeys(R.BLAS_THREAD_VARIABLES, str(blas_threads)) for r in out)
     # the main thread, OpenBLAS's blas_threads - 1 and the one that watches the parent
     assert {r[1] for r in out} == {blas_threads + 1}
     assert os.getpid() not in {r[2] for r in out}
-    assert {k: os.environ.get(k) for k in E.BLAS_THREAD_VARIABLES} == before  # restored
+    assert {k: os.environ.get(k) for k in R.BLAS_THREAD_VARIABLES} == before  # restored
 
 
 def children(pid: int) -> set[int]:
@@ -78,7 +78,7 @@ def test_a_signal_stops_a_sweep_cleanly(tmp_path, how, workers):
     write_data_dir(tmp_path / "data", n_train=300, n_test=20)
     cache = tmp_path / "cache"
     env = {**os.environ, "FMNIST_WORKERS": workers, "FMNIST_QUICK": "1", "PYTHONPATH": str(ROOT),
-           **dict.fromkeys(E.BLAS_THREAD_VARIABLES, "1")}  # as fast in-process as in workers
+           **dict.fromkeys(R.BLAS_THREAD_VARIABLES, "1")}  # as fast in-process as in workers
     proc = subprocess.Popen([sys.executable, "-c", SWEEP, str(tmp_path / "data"), str(cache),
                              str(tmp_path / "out")], cwd=ROOT, env=env, text=True,
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -116,15 +116,15 @@ def test_a_signal_stops_a_sweep_cleanly(tmp_path, how, workers):
     files = sorted(p.name for p in cache.iterdir())
     assert files and all(f.endswith(".json") for f in files), files  # no .tmp, nothing else
     for f in files:
-        E.read_entry(cache, f.removesuffix(".json"))  # complete and checksummed
+        R.read_entry(cache, f.removesuffix(".json"))  # complete and checksummed
     assert not (tmp_path / "out").exists()
 
 
 WORKER_OF_A_KILLED_PARENT = """
 import time
 from fmnist import experiments as E
-with E.process_pool(1) as pool:
-    print(pool.submit(E.os.getpid).result(), flush=True)
+with R.process_pool(1) as pool:
+    print(pool.submit(R.os.getpid).result(), flush=True)
     pool.submit(time.sleep, 60)
     time.sleep(60)
 """

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from fmnist import cli  # noqa: E402
+from fmnist import __main__ as cli  # noqa: E402
 from fmnist.data import CLASS_NAMES  # noqa: E402
 from fmnist.plots import plot_examples  # noqa: E402
 from tests.synth import make_images, write_train_csv  # noqa: E402
