@@ -60,6 +60,12 @@ def compare(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
     return Comparison(float(a["mean"] - b["mean"]), se, threshold)
 
 
+def shown_gap(row: pd.Series) -> float:
+    """Training minus validation accuracy of an `over_seeds` row, in points, from the values
+    as the tables show them (one decimal), so that the columns subtract."""
+    return round(100 * row["train_acc"], 1) - round(100 * row["mean"], 1)
+
+
 def finished(row: pd.Series) -> bool:
     """Every seed of a configuration finished (none diverged), so it has a mean to compare."""
     return row["diverged"] == 0 and bool(np.isfinite(row["mean"]))
@@ -102,8 +108,7 @@ class Factor:
 
     def gap(self, value) -> float:
         """Training minus validation accuracy at the kept epoch, in points as the tables show."""
-        r = self.row(value)
-        return round(100 * r["train_acc"], 1) - round(100 * r["mean"], 1)
+        return shown_gap(self.row(value))
 
     def capped(self, value) -> bool:
         """The epoch limit ended a seed while it was still improving (its best epoch was its
@@ -169,8 +174,7 @@ def dropout_by_width(results, n_val: int) -> pd.DataFrame:
         a, b = some.loc[some["mean"].idxmax()], none.iloc[0]
         c = compare(a, b, n_val)
         rows.append({"hidden": int(h), "dropout": float(a["dropout"]), "with": a["mean"],
-                     "without": b["mean"], "gap_with": 100 * (a["train_acc"] - a["mean"]),
-                     "gap_without": 100 * (b["train_acc"] - b["mean"]),
+                     "without": b["mean"], "gap_with": shown_gap(a), "gap_without": shown_gap(b),
                      "diff": c.diff, "tie": c.tie, "higher": c.higher, "lower": c.lower})
     return pd.DataFrame(rows)
 
@@ -189,7 +193,8 @@ def ablation(results, n_val: int) -> pd.DataFrame:
              and finished(final) else None)
         for k in cols:
             cols[k].append(math.nan if c is None else getattr(c, k))
-    return st.assign(**cols).set_index("variant", drop=False)
+    return st.assign(**cols, gap=[shown_gap(r) for _, r in st.iterrows()]).set_index(
+        "variant", drop=False)
 
 
 def search_choice(results, n_val: int) -> dict:
