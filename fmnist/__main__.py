@@ -246,6 +246,7 @@ def experiments_arguments(parser) -> None:
 
 def experiments(args) -> int:
     from fmnist import experiments as E
+    from fmnist.runner import fmt_seconds
 
     ctx = E.Context.create(quick=True if args.quick else None, data_dir=args.data_dir,
                            cache=args.cache, progress=not args.quiet)
@@ -257,7 +258,7 @@ def experiments(args) -> int:
     results = E.run_all(ctx)
     files = E.write_deliverables(results, out=args.out)
     mode = "QUICK MODE (not real results)" if ctx.quick else "full mode"
-    print(f"experiments, {mode}: {E.fmt_seconds(time.perf_counter() - t0)} (m:s)")
+    print(f"experiments, {mode}: {fmt_seconds(time.perf_counter() - t0)} (m:s)")
     for kind, best in results.best.items():
         print(f"best {kind}: val_acc {best.val_acc:.4f} at epoch {best.best_epoch}")
     for path in files.values():
