@@ -24,9 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Adds "(default: ...)" to an option's help unless the help already states its default."""
-
-    def _get_help_string(self, action):
+    def _get_help_string(self, action):  # "(default: ...)" unless the help already says it
         text = action.help or ""
         return text if "default" in text else super()._get_help_string(action)
 
@@ -76,8 +74,7 @@ def check_output(path: Path, option: str, data_dir: Path | None = None) -> Path:
     return path
 
 
-def _written_by(path: Path, option: str) -> bool:
-    """Whether the existing `path` is what `option` writes: predictions or a saved model."""
+def _written_by(path: Path, option: str) -> bool:  # predictions for --out, a model for --save
     if option == "--out":
         with open(path, "rb") as f:
             return bool(_PREDICTIONS.fullmatch(f.read(1 << 20)))
@@ -130,9 +127,8 @@ def train_arguments(parser) -> None:
             return f"default: {next(iter(values.values()))}"
         return "default: " + ", ".join(f"{v} for {k}" for k, v in values.items())
 
-    parser.add_argument("--model", choices=tuple(MODELS), default="nn",
-                        help="logreg = multinomial logistic regression, nn = one-hidden-layer "
-                             "network")
+    parser.add_argument("--model", choices=tuple(MODELS), default="nn", help="logreg = "
+                        "multinomial logistic regression, nn = one-hidden-layer network")
     for name, kwargs, text in (
             ("hidden", {"type": int}, "hidden units d (nn; {})"),
             ("activation", {"choices": tuple(ACTIVATIONS)}, "hidden activation g (nn; {})"),

@@ -4,21 +4,15 @@
     MLP:                 h = g(W1^T x + b1),  y_hat = softmax(W2^T h + b2)
                          W1 (784, d), b1 (d,), W2 (d, 10), b2 (10,)
 
-Rows are examples, so in code the products read `X @ W1` with X (n, 784). Both models take raw
-pixels (uint8 (n, 784), 0..255) in `fit`/`predict`/`score`, and normalise them inside with a
-`Standardizer` fitted on the X given to `fit`. This module holds each model's parameters, its
-forward and backward passes, and loading; what both share (hyper-parameters and their checks,
-fit, predict, score, save) is `fmnist.estimator.Estimator`, whose `fit` hands the model to
-`fmnist.training.fit_model`, the mini-batch loop, which knows models only through the
-interface in its docstring (it never imports this module).
-
-The objective minimised is the mean cross-entropy plus (l2 / 2) ||W||^2 + l1 ||W||_1 over the
-weight matrices (never the biases); see `fmnist.functional`.
+Rows are examples, so the products read `X @ W1` with X (B, 784). Each model gives its forward
+and backward pass (`data_loss_grad`); `Estimator` adds the penalty and what both share (its
+`fit` takes raw pixels and hands the model to `fmnist.training.fit_model`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 import zipfile
@@ -27,82 +21,187 @@ from pathlib import Path
 import numpy as np
 
 from fmnist import functional as F
-from fmnist.data import N_CLASSES, N_PIXELS, DataError, Standardizer
-from fmnist.estimator import AUGMENTATIONS, LR_SCHEDULES, Estimator, _bad, _is_int
+from fmnist.data import N_CLASSES, N_PIXELS, DataError, Standardizer, atomic_write, check_X, check_y
+from fmnist.training import fit_model
 
-__all__ = ["LogisticRegression", "MLP", "MODELS", "load_model", "Estimator", "AUGMENTATIONS",
-           "LR_SCHEDULES"]
+AUGMENTATIONS = (None, "flip", "shift", "flip+shift")
+LR_SCHEDULES = ("constant", "cosine")
+GAIN = {"relu": math.sqrt(2.0), "tanh": 1.0, "sigmoid": 1.0}  # W1's std is gain / sqrt(784)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _require(ok: bool, p: dict, name: str, what: str) -> None:
+    if not ok:
+        raise ValueError(f"{name} must be {what}, got {p[name]!r}")
+
+
+class Estimator:
+    """What both models share, with scikit-learn's conventions: the constructor stores the
+    hyper-parameters as given, `fit` validates them and returns self, learned state ends in `_`."""
+
+    PENALISED: tuple[str, ...] = ()   # the weight matrices the penalties apply to
+
+    def _store(self, hyperparams: dict) -> None:
+        self._hyper = tuple(k for k in hyperparams if k not in ("self", "__class__"))
+        vars(self).update({k: hyperparams[k] for k in self._hyper})
+
+    def _validate(self) -> None:
+        """Raise ValueError naming the first invalid hyper-parameter."""
+        p = self.get_params()
+        _require(isinstance(p["lr"], numbers.Real) and p["lr"] > 0, p, "lr", "a positive number")
+        for name in ("batch_size", "epochs"):
+            _require(_is_int(p[name]) and p[name] >= 1, p, name, "a positive integer")
+        _require(p["patience"] is None or (_is_int(p["patience"]) and p["patience"] >= 1), p,
+                 "patience", "None or a positive integer")
+        for name in ("l2", "l1"):
+            _require(isinstance(p[name], numbers.Real) and p[name] >= 0, p, name, "a number >= 0")
+        _require(isinstance(p["momentum"], numbers.Real) and 0 <= p["momentum"] < 1, p,
+                 "momentum", "in [0, 1)")
+        _require(p["lr_schedule"] in LR_SCHEDULES, p, "lr_schedule", f"one of {LR_SCHEDULES}")
+        _require(p["augment"] in AUGMENTATIONS, p, "augment", f"one of {AUGMENTATIONS}")
+        seed = p["random_state"]
+        _require(seed is None or (_is_int(seed) and seed >= 0), p, "random_state",
+                 "None or an integer >= 0")
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's keyword arguments, as stored."""
+        return {k: getattr(self, k) for k in self._hyper}
+
+    def set_params(self, **params):
+        unknown = set(params) - set(self._hyper)
+        if unknown:
+            raise ValueError(f"unknown hyper-parameter(s) {sorted(unknown)} for "
+                             f"{type(self).__name__}; valid: {list(self._hyper)}")
+        vars(self).update(params)
+        return self
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The weight arrays by name (the arrays themselves, which training updates in place)."""
+        return {k: getattr(self, k) for k in self.param_shapes()}
+
+    @property
+    def n_params(self) -> int:
+        """Number of learned parameters (weights and biases), from the hyper-parameters."""
+        return sum(math.prod(shape) for shape in self.param_shapes().values())
+
+    def fit(self, X, y, X_val=None, y_val=None, callback=None):
+        """Train on raw pixels X (n, 784), labels y (n,), optional validation X_val, y_val, by
+        `fmnist.training.fit_model` (`callback(epoch, record)` after each epoch); returns self.
+        Sets `scaler_`, the weights, `history_` and, with a validation set, `best_epoch_`."""
+        self._validate()
+        X = check_X(X)
+        y = check_y(y, len(X))
+        if (X_val is None) != (y_val is None):
+            raise ValueError("give both X_val and y_val, or neither")
+        if X_val is not None:
+            X_val = check_X(X_val, "X_val")
+            y_val = check_y(y_val, len(X_val), "y_val")
+        return fit_model(self, X, y, X_val, y_val, callback=callback)
+
+    def loss_grad(self, X, y, rng=None):
+        """The objective J = mean cross-entropy + (l2 / 2) ||W||^2 + l1 ||W||_1 (W: the weight
+        matrices, not the biases) on normalised X (B, 784), labels y (B,), and its gradients
+        {name: dJ/dparam}: the data term's (`data_loss_grad`; `rng` draws the dropout mask)
+        plus the penalties' (sub)gradients l2 W + l1 sign(W)."""
+        loss, grads = self.data_loss_grad(X, y, rng)
+        for k in self.PENALISED:
+            W = getattr(self, k)
+            if self.l2:
+                loss += F.l2_penalty(W, self.l2)
+                grads[k] += F.l2_grad(W, self.l2)
+            if self.l1:
+                loss += F.l1_penalty(W, self.l1)
+                grads[k] += F.l1_grad(W, self.l1)
+        return loss, grads
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(mean cross-entropy without the penalty, accuracy) on normalised X, dropout off."""
+        z = self.logits(X)                                 # (n, 10)
+        return F.cross_entropy_forward(z, y)[0], float(np.mean(z.argmax(axis=1) == y))
+
+    def _check_fitted(self) -> None:
+        if getattr(self, "scaler_", None) is None:
+            raise RuntimeError(f"this {type(self).__name__} is not fitted; call fit(X, y) first")
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n, 10) for raw pixels X (n, 784)."""
+        self._check_fitted()
+        return F.softmax(self.logits(self.scaler_.transform(check_X(X))))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted classes, int64 (n,), for raw pixels X (n, 784)."""
+        self._check_fitted()
+        return self.logits(self.scaler_.transform(check_X(X))).argmax(axis=1).astype(np.int64)
+
+    def score(self, X, y) -> float:
+        """Accuracy on raw pixels X (n, 784) with labels y (n,)."""
+        X = check_X(X)
+        return float(np.mean(self.predict(X) == check_y(y, len(X))))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write weights, hyper-parameters, scaler and history to one `.npz` file (atomically)."""
+        self._check_fitted()
+        meta = {"class": type(self).__name__, "hyperparams": self.get_params(),
+                "scaler": self.scaler_.to_dict(), "history": getattr(self, "history_", None),
+                "best_epoch": getattr(self, "best_epoch_", None)}
+        with atomic_write(path, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta)), **self.params)
+        return Path(path)
 
 
 class LogisticRegression(Estimator):
     """Multinomial logistic regression y_hat = softmax(W^T x + b); W (784, 10), b (10,).
 
-    Hyper-parameters: lr (step size), batch_size, epochs, l2 and l1 (penalty coefficients on W),
-    momentum (0 = plain mini-batch gradient descent), nesterov, lr_schedule ("constant" or
-    "cosine"), augment (None, "flip", "shift", "flip+shift"), restore_best (keep the weights of
-    the epoch with the best validation accuracy), patience (stop after that many epochs without
-    a better validation accuracy; None = run all epochs), random_state, verbose (one line per
-    epoch on stderr). W starts at zero (the problem is convex), so the initial loss is exactly
-    ln 10.
+    Hyper-parameters: lr (step size), batch_size, epochs, l2 and l1 (penalties on W), momentum
+    (0: plain mini-batch GD), nesterov, lr_schedule, augment, restore_best (keep the weights of
+    the best validation epoch), patience (stop after that many epochs without a better
+    validation accuracy; None: never), random_state, verbose (a line per epoch on stderr).
+    W starts at zero (the problem is convex), so the initial loss is ln 10.
     """
 
-    _PARAMS = ("W", "b")
     PENALISED = ("W",)
 
     def __init__(self, lr: float = 0.01, batch_size: int = 128, epochs: int = 20,
-                 l2: float = 1e-4, l1: float = 0.0, momentum: float = 0.0,
-                 nesterov: bool = False, lr_schedule: str = "constant",
-                 augment: str | None = None, restore_best: bool = False,
-                 patience: int | None = None, random_state: int | None = 0,
-                 verbose: bool = False):
+                 l2: float = 1e-4, l1: float = 0.0, momentum: float = 0.0, nesterov: bool = False,
+                 lr_schedule: str = "constant", augment: str | None = None,
+                 restore_best: bool = False, patience: int | None = None,
+                 random_state: int | None = 0, verbose: bool = False):
         self._store(locals())
 
-    def param_shapes(self, n_features: int = N_PIXELS) -> dict[str, tuple]:
-        """The shape of each weight array: W (n_features, 10), b (10,)."""
-        return {"W": (n_features, N_CLASSES), "b": (N_CLASSES,)}
+    def param_shapes(self) -> dict[str, tuple]:
+        return {"W": (N_PIXELS, N_CLASSES), "b": (N_CLASSES,)}
 
-    def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
-                    dtype=np.float32) -> None:
-        """W = 0, b = 0."""
-        for k, shape in self.param_shapes(n_features).items():
-            setattr(self, k, np.zeros(shape, dtype=dtype))
+    def init_params(self, rng: np.random.Generator, dtype=np.float32) -> None:
+        """W = 0, b = 0 (`rng` is not needed)."""
+        self.W, self.b = np.zeros((N_PIXELS, N_CLASSES), dtype), np.zeros(N_CLASSES, dtype)
 
-    def workspace(self, batch_size: int) -> dict:
-        """Buffers reused by every batch: logits (batch, 10) and the gradients."""
-        dt = self.W.dtype
-        return {"z": np.empty((batch_size, N_CLASSES), dt),
-                "W": np.empty_like(self.W), "b": np.empty_like(self.b),
-                "tmp": np.empty_like(self.W)}
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """z = X W + b (n, 10) for normalised X (n, 784)."""
+        return X @ self.W + self.b
 
-    def _logits(self, X):
-        z = X @ self.W                                        # (B, 10)
-        z += self.b
-        return z
-
-    def data_loss_grad(self, X, y, keep=None, work=None, scale=1.0):
-        """(mean cross-entropy, its gradients times `scale`); see `Estimator.loss_grad`."""
-        m = len(X)
-        z = np.matmul(X, self.W, out=None if work is None else work["z"][:m])  # (B, 10)
-        z += self.b
-        loss, y_hat = F.cross_entropy_forward(z, y, out=z)                     # (B, 10)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)        # (B, 10)
-        gW = np.matmul(X.T, dz, out=None if work is None else work["W"])       # (784, 10)
-        gb = dz.sum(axis=0, out=None if work is None else work["b"])           # (10,)
-        return loss, {"W": gW, "b": gb}
+    def data_loss_grad(self, X, y, rng=None):
+        """Mean cross-entropy of a batch and its gradients (`rng` unused: no dropout)."""
+        z = X @ self.W + self.b                            # (B, 10)
+        loss, y_hat = F.cross_entropy_forward(z, y)        # (B, 10)
+        delta = F.cross_entropy_backward(y_hat, y)         # (B, 10)
+        dW = X.T @ delta                                   # (784, 10)
+        db = delta.sum(axis=0)                             # (10,)
+        return loss, {"W": dW, "b": db}
 
 
 class MLP(Estimator):
     """One hidden layer: h = g(W1^T x + b1), y_hat = softmax(W2^T h + b2).
 
-    W1 (784, d), b1 (d,), W2 (d, 10), b2 (10,) with d = `hidden`; g = `activation` ("relu",
-    "leaky_relu", "tanh", "sigmoid", "gelu"); `dropout` is the probability of zeroing a hidden
-    unit during training (inverted dropout, so prediction needs no rescaling). The other
-    hyper-parameters are those of `LogisticRegression`. W1 starts at N(0, gain^2 / 784) (He for
-    ReLU-like g, LeCun for tanh/sigmoid), W2 at N(0, 0.01 / d) so the initial logits are small
-    and the initial loss is close to ln 10; biases start at 0.
+    d = `hidden`, g = `activation` ("relu", "tanh", "sigmoid"), `dropout` the probability of
+    zeroing a hidden unit in training; the other hyper-parameters are `LogisticRegression`'s.
+    W1 starts at N(0, gain^2 / 784) (He for ReLU, LeCun for tanh and sigmoid), W2 at
+    N(0, 0.01 / d), so the first logits are small and the loss close to ln 10; biases at 0.
     """
 
-    _PARAMS = ("W1", "b1", "W2", "b2")
     PENALISED = ("W1", "W2")
 
     def __init__(self, hidden: int = 256, activation: str = "relu", dropout: float = 0.0,
@@ -116,105 +215,54 @@ class MLP(Estimator):
     def _validate(self) -> None:
         super()._validate()
         p = self.get_params()
-        if not (_is_int(p["hidden"]) and p["hidden"] >= 1):
-            _bad(p, "hidden", "a positive integer")
-        F.get_activation(p["activation"])
-        if not (isinstance(p["dropout"], numbers.Real) and 0 <= p["dropout"] < 1):
-            _bad(p, "dropout", "in [0, 1)")
+        _require(_is_int(p["hidden"]) and p["hidden"] >= 1, p, "hidden", "a positive integer")
+        _require(p["activation"] in F.ACTIVATIONS, p, "activation",
+                 f"one of {tuple(F.ACTIVATIONS)}")
+        _require(isinstance(p["dropout"], numbers.Real) and 0 <= p["dropout"] < 1, p,
+                 "dropout", "in [0, 1)")
 
-    def sample_dropout(self, m: int, rng: np.random.Generator, work: dict | None = None):
-        """The hidden units a batch of m examples keeps: bool (m, d), each False with
-        probability `dropout` (`F.dropout_keep`), or None when dropout is 0; drawn into
-        work["keep"] when a workspace is given. `data_loss_grad` applies the mask
-        r = keep / (1 - p)."""
-        if not self.dropout:
-            return None
-        out = None if work is None else work["keep"][:m]
-        return F.dropout_keep((m, self.hidden), self.dropout, rng, out=out)
-
-    def param_shapes(self, n_features: int = N_PIXELS) -> dict[str, tuple]:
-        """The shape of each weight array: W1 (n_features, d), b1 (d,), W2 (d, 10), b2 (10,)."""
+    def param_shapes(self) -> dict[str, tuple]:
         d = self.hidden
-        return {"W1": (n_features, d), "b1": (d,), "W2": (d, N_CLASSES), "b2": (N_CLASSES,)}
+        return {"W1": (N_PIXELS, d), "b1": (d,), "W2": (d, N_CLASSES), "b2": (N_CLASSES,)}
 
-    def init_params(self, rng: np.random.Generator, n_features: int = N_PIXELS,
-                    dtype=np.float32) -> None:
-        """Draw W1, W2 from `rng` (see the class docstring); zero biases."""
-        _, _, gain = F.get_activation(self.activation)
-        shape = self.param_shapes(n_features)
-        self.W1 = (rng.standard_normal(shape["W1"]) * (gain / np.sqrt(n_features))).astype(dtype)
-        self.b1 = np.zeros(shape["b1"], dtype=dtype)
-        self.W2 = (rng.standard_normal(shape["W2"]) * (0.1 / np.sqrt(self.hidden))).astype(dtype)
-        self.b2 = np.zeros(shape["b2"], dtype=dtype)
+    def init_params(self, rng: np.random.Generator, dtype=np.float32) -> None:
+        """Draw W1, then W2, from `rng` (see the class docstring); zero biases."""
+        d, gain = self.hidden, GAIN[self.activation]
+        self.W1 = (rng.standard_normal((N_PIXELS, d)) * (gain / math.sqrt(N_PIXELS))).astype(dtype)
+        self.b1 = np.zeros(d, dtype)
+        self.W2 = (rng.standard_normal((d, N_CLASSES)) * (0.1 / math.sqrt(d))).astype(dtype)
+        self.b2 = np.zeros(N_CLASSES, dtype)
 
-    def workspace(self, batch_size: int) -> dict:
-        """Buffers reused by every batch: z1, h, h_drop, dh, keep (B, d), z (B, 10), the
-        gradients."""
-        dt, d = self.W1.dtype, self.hidden
-        return {"z1": np.empty((batch_size, d), dt), "h": np.empty((batch_size, d), dt),
-                "h_drop": np.empty((batch_size, d), dt), "dh": np.empty((batch_size, d), dt),
-                "keep": np.empty((batch_size, d), bool),
-                "z": np.empty((batch_size, N_CLASSES), dt),
-                "W1": np.empty_like(self.W1), "b1": np.empty_like(self.b1),
-                "W2": np.empty_like(self.W2), "b2": np.empty_like(self.b2),
-                "tmp": np.empty_like(self.W1)}
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """z2 = g(X W1 + b1) W2 + b2 (n, 10) for normalised X (n, 784), dropout off."""
+        g, _ = F.ACTIVATIONS[self.activation]
+        return g(X @ self.W1 + self.b1) @ self.W2 + self.b2
 
-    def _hidden(self, X, z1_out=None, h_out=None):
-        """z1 = X W1 + b1 and h = g(z1) for normalised X (B, 784): both (B, d)."""
-        forward, _, _ = F.get_activation(self.activation)
-        z1 = np.matmul(X, self.W1, out=z1_out)                 # (B, d)
-        z1 += self.b1
-        return z1, forward(z1, out=h_out)                     # (B, d)
-
-    def _logits(self, X):
-        _, h = self._hidden(X)
-        z = h @ self.W2                                       # (B, 10)
-        z += self.b2
-        return z
-
-    def data_loss_grad(self, X, y, keep=None, work=None, scale=1.0):
-        """(mean cross-entropy, its gradients times `scale`); see `Estimator.loss_grad`. `scale`
-        multiplies dz (B, 10) only, so the training loop gets lr * gradient for free.
-
-        `keep` (B, d), bool or 0/1, are the hidden units dropout keeps (None: no dropout). The
-        mask r = keep / (1 - p) is applied in two factors, as the same products with fewer
-        passes over the (B, d) arrays: the 0/1 `keep` there, c = 1 / (1 - p) on the (B, 10)
-        logits and dz. For ReLU, keep * g'(z1) = 1[h * keep > 0], so the backward pass needs
-        no dropout step of its own.
-        """
-        m = len(X)
-        w = (lambda k: work[k][:m]) if work is not None else (lambda k: None)
-        full = (lambda k: work[k]) if work is not None else (lambda k: None)
-        _, backward, _ = F.get_activation(self.activation)
-        z1, h = self._hidden(X, w("z1"), w("h"))                          # (B, d)
-        h_keep = (h if keep is None                                        # (B, d): h * keep
-                  else F.dropout_forward(h, keep, out=w("h_drop")))
-        c = h.dtype.type(1.0 if keep is None else 1.0 / (1.0 - self.dropout))
-        z = np.matmul(h_keep, self.W2, out=w("z"))                         # (B, 10)
-        if keep is not None:
-            z *= c                                                         # (h * r) W2
-        z += self.b2
-        loss, y_hat = F.cross_entropy_forward(z, y, out=z)                 # (B, 10)
-        dz = F.cross_entropy_backward(y_hat, y, out=y_hat, scale=scale)    # (B, 10)
-        gb2 = dz.sum(axis=0, out=full("b2"))                               # (10,)
-        if keep is not None:
-            dz *= c                                        # (B, 10): c dz, for W2 and h
-        gW2 = np.matmul(h_keep.T, dz, out=full("W2"))                      # (d, 10)
-        dh = np.matmul(dz, self.W2.T, out=w("dh"))                         # (B, d)
-        if keep is not None and self.activation == "relu":
-            dz1 = backward(dh, z1, h_keep, out=dh)         # (B, d): 1[h * keep > 0]
-        else:
-            if keep is not None:
-                dh = F.dropout_backward(dh, keep, out=dh)
-            dz1 = backward(dh, z1, h, out=dh)      # (B, d); g' uses h before dropout
-        gW1 = np.matmul(X.T, dz1, out=full("W1"))                          # (784, d)
-        gb1 = dz1.sum(axis=0, out=full("b1"))                              # (d,)
-        return loss, {"W1": gW1, "b1": gb1, "W2": gW2, "b2": gb2}
+    def data_loss_grad(self, X, y, rng=None):
+        """Mean cross-entropy of a batch and its gradients by backpropagation, as the report
+        derives them in batch form. `rng` draws the dropout mask r (None: no dropout)."""
+        g, g_backward = F.ACTIVATIONS[self.activation]
+        z1 = X @ self.W1 + self.b1                         # (B, d)
+        h = g(z1)                                          # (B, d)
+        h_r, r = h, None                                   # no dropout: r all ones
+        if self.dropout and rng is not None:
+            h_r, r = F.dropout_forward(h, self.dropout, rng)   # (B, d): h * r
+        z2 = h_r @ self.W2 + self.b2                       # (B, 10)
+        loss, y_hat = F.cross_entropy_forward(z2, y)       # (B, 10)
+        delta2 = F.cross_entropy_backward(y_hat, y)        # (B, 10): (y_hat - Y) / B
+        dW2 = h_r.T @ delta2                               # (d, 10)
+        db2 = delta2.sum(axis=0)                           # (10,)
+        dh = delta2 @ self.W2.T                            # (B, d): dL/d(h * r)
+        if r is not None:
+            dh = F.dropout_backward(dh, r)                 # (B, d): dL/dh
+        delta1 = g_backward(dh, h)                         # (B, d): dh * g'(z1)
+        dW1 = X.T @ delta1                                 # (784, d)
+        db1 = delta1.sum(axis=0)                           # (d,)
+        return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 # model kind (the CLI's --model, the experiment cache, file names) -> estimator class
 MODELS = {"logreg": LogisticRegression, "nn": MLP}
-_BY_CLASS_NAME = {cls.__name__: cls for cls in MODELS.values()}
 
 
 def load_model(path: str | os.PathLike) -> Estimator:
@@ -231,26 +279,20 @@ def load_model(path: str | os.PathLike) -> Estimator:
                         f"save it again") from None
     if not isinstance(meta, dict):
         raise DataError(f"{path}: its metadata is not a JSON object; save the model again")
-    cls = _BY_CLASS_NAME.get(meta.get("class"))
-    if cls is None:
-        raise DataError(f"{path}: unknown model class {meta.get('class')!r}")
     try:
-        model = cls(**meta["hyperparams"])
+        model = {c.__name__: c for c in MODELS.values()}[meta["class"]](**meta["hyperparams"])
         model._validate()
         model.scaler_ = Standardizer.from_dict(meta["scaler"])
     except (KeyError, TypeError, ValueError) as err:
         raise DataError(f"{path}: its metadata is incomplete or invalid "
                         f"({type(err).__name__}: {err}); save the model again") from None
-    missing = set(cls._PARAMS) - set(arrays)
-    if missing:
-        raise DataError(f"{path}: missing weights {sorted(missing)}; save the model again")
     for k, shape in model.param_shapes().items():
-        if arrays[k].shape != shape:
-            raise DataError(f"{path}: {k} has shape {arrays[k].shape}, its hyper-parameters "
-                            f"need {shape}; save the model again")
+        found = arrays[k].shape if k in arrays else "nothing"
+        if found != shape:
+            raise DataError(f"{path}: its hyper-parameters need {k} of shape {shape}, found "
+                            f"{found}; save the model again")
         setattr(model, k, arrays[k])
-    if meta.get("history") is not None:
-        model.history_ = meta["history"]
-    if meta.get("best_epoch") is not None:
-        model.best_epoch_ = meta["best_epoch"]
+    for attr in ("history", "best_epoch"):
+        if meta.get(attr) is not None:
+            setattr(model, attr + "_", meta[attr])
     return model

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from fmnist import verdicts as V
-from fmnist.data import CLASS_NAMES, N_CLASSES, N_PIXELS
+from fmnist.data import CLASS_NAMES
+from fmnist.models import MODELS
 from fmnist.plans import best_config_id, over_seeds
 
 NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "batch size",
@@ -151,14 +152,6 @@ def ablation_table(results, n_val: int) -> str:
                     ["l", "r", "r", "r", "r", "r"])
 
 
-def n_params(kind: str, config: dict) -> int:
-    """Learned parameters: 784*10 + 10, or 784*d + d + d*10 + 10."""
-    if kind == "logreg":
-        return N_PIXELS * N_CLASSES + N_CLASSES
-    d = config["hidden"]
-    return N_PIXELS * d + d + d * N_CLASSES + N_CLASSES
-
-
 SETTINGS = ("hidden", "activation", "lr", "lr_schedule", "momentum", "batch_size", "epochs",
             "patience", "l2", "l1", "dropout", "augment")
 
@@ -174,7 +167,7 @@ def chosen_table(results) -> str:
         rows.append([NAMES.get(key, key), *cells])
     over = [V.seeds_stats(b) for b in cols.values()]
     rows += [["kept epoch (seed 0)", *[str(b.best_epoch) for b in cols.values()]],
-             ["parameters", *[f"{n_params(b.kind, b.config):,}" for b in cols.values()]],
+             ["parameters", *[f"{MODELS[b.kind](**b.config).n_params:,}" for b in cols.values()]],
              ["validation, mean ± sd over seeds",
               *[pm(s["mean"], s["sd"]) for s in over]],
              ["validation, seed 0 (submitted)", *[pct(b.val_acc) for b in cols.values()]]]

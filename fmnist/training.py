@@ -1,19 +1,16 @@
-"""Mini-batch gradient descent (the "Solver"): the loop, the per-epoch history, early stopping,
-the divergence check and data augmentation.
+"""Mini-batch gradient descent (the "Solver"): the loop, the update, the step-size schedule,
+the per-epoch history, early stopping, the divergence check and data augmentation.
 
 Like CS231n's Solver it never imports a model class: it trains any object with this interface
 (both `fmnist.models` estimators have it):
 
-    get_params() -> dict      hyper-parameters; the loop reads lr, batch_size, epochs, l2, l1,
+    get_params() -> dict      hyper-parameters; the loop reads lr, batch_size, epochs,
                               momentum, nesterov, lr_schedule, augment, restore_best,
                               patience, random_state, verbose
-    init_params(rng, n_features, dtype)    draw the initial weights from `rng`
+    init_params(rng, dtype)   draw the initial weights from `rng`
     params -> {name: array}   the weights, updated in place by the loop
-    PENALISED -> names        the weights the L2/L1 penalties apply to
-    workspace(batch_size) -> dict          buffers reused by every batch ("tmp": scratch)
-    sample_dropout(m, rng, work) -> keep | None   the units dropout keeps in an m-example batch
-    data_loss_grad(Xb, yb, keep, work, scale) -> (mean cross-entropy, {name: scale * grad})
-                              the data term only: the loop adds the penalties' gradients
+    loss_grad(Xb, yb, rng) -> (J, {name: dJ/dparam})   the objective on a batch, penalty
+                              included; `rng` draws the dropout mask
     evaluate(Xs, y) -> (loss, accuracy)    on normalised inputs, dropout off
 
 One seeded `numpy.random.Generator` (from `random_state`) drives, in order, the initial
@@ -29,7 +26,6 @@ import time
 
 import numpy as np
 
-from fmnist import functional as F
 from fmnist.data import IMAGE_SHAPE, Standardizer
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "lr")
@@ -82,114 +78,44 @@ def augment_batch(Xb: np.ndarray, kind: str, rng: np.random.Generator, backgroun
     return Xb
 
 
-def mirror_source(Xs: np.ndarray) -> np.ndarray:
-    """Xs (n, 784) with its left-right mirror images below: (2n, 784), row n + i is image i
-    mirrored. Made once per fit, it lets `train_epoch` flip an image by gathering row n + i
-    instead of row i: the "flip" augmentation then costs nothing per batch."""
-    n = len(Xs)
-    out = np.empty((2 * n, Xs.shape[1]), Xs.dtype)
-    out[:n] = Xs
-    out[n:].reshape(n, *IMAGE_SHAPE)[...] = Xs.reshape(n, *IMAGE_SHAPE)[:, :, ::-1]
-    return out
+def sgd_step(params: dict, grads: dict, lr: float, velocity: dict | None = None,
+             beta: float = 0.0, nesterov: bool = False) -> None:
+    """One step of gradient descent, in place, on every weight array W with gradient g:
 
+        mini-batch GD:  W -= lr g
+        momentum:       v = beta v - lr g;  W += v
+        Nesterov:       v = beta v - lr g;  W += beta v - lr g
 
-_BLOCK = 1 << 17  # elements (512 KB of float32) per block of rows that _update works on
-
-
-def _update(params: dict, grads: dict, velocity: dict | None, lr: float, mu: float,
-            nesterov: bool, penalties: dict | None = None, tmp: np.ndarray | None = None
-            ) -> None:
-    """In place: plain GD  W -= lr g;  momentum  v = mu v - lr g, W += v;
-    Nesterov  W += mu v_new - lr g. Overwrites the gradient buffers.
-
-    `penalties` {name: (l2, l1)} first adds the penalty gradient l2 W + l1 sign(W) to g (as
-    `Estimator.loss_grad` does). `train_epoch` passes g already multiplied by its step
-    size, the coefficients too, and lr = 1, which skips the multiplication. `tmp` (at least
-    as large as a block) spares allocating its temporary. Each array is processed in blocks of
-    rows of about `_BLOCK` elements, every step on one block before the next, so the block's
-    W, g, v stay in cache between steps instead of each step streaming the whole 784 x d
-    matrix through memory. Every element sees the same operations in the same order as
-    whole-array code, so the blocks change no result.
+    `velocity` holds v for each array (None for plain mini-batch GD).
     """
-    penalties = penalties or {}
     for k, W in params.items():
-        g, v = grads[k], None if velocity is None else velocity[k]
-        l2, l1 = penalties.get(k, (0.0, 0.0))
-        if not (l2 or l1 or v is not None):  # plain GD: nothing to keep in cache
-            if lr != 1:
-                g *= W.dtype.type(lr)
-            W -= g
+        g = grads[k]
+        if velocity is None:
+            W -= lr * g
             continue
-        rows = max(1, _BLOCK // max(1, W[0].size)) if W.ndim > 1 else len(W)
-        for s in range(0, len(W), rows):
-            b = slice(s, s + rows)
-            t = None
-            if l2 or l1:
-                size, shape = W[b].size, W[b].shape
-                t = (tmp.reshape(-1)[:size].reshape(shape) if tmp is not None
-                     and tmp.size >= size and tmp.dtype == W.dtype else np.empty_like(W[b]))
-            _update_block(W[b], g[b], None if v is None else v[b], lr, mu, nesterov, l2, l1, t)
+        v = velocity[k]
+        v *= beta
+        v -= lr * g
+        W += beta * v - lr * g if nesterov else v
 
 
-def _update_block(W, g, v, lr, mu, nesterov, l2, l1, t) -> None:
-    f = W.dtype.type
-    if l2:
-        g += F.l2_grad(W, l2, out=t)
-    if l1:
-        g += F.l1_grad(W, l1, out=t)
-    if lr != 1:  # the training loop passes lr * g and lr = 1
-        g *= f(lr)
-    if v is None:
-        W -= g
-        return
-    v *= f(mu)
-    v -= g
-    if nesterov:
-        W -= g
-        W += np.multiply(v, f(mu), out=g)
-    else:
-        W += v
-
-
-def train_epoch(model, Xs, y, rng, lr: float, epoch: int, work: dict, xb: np.ndarray,
-                velocity: dict | None = None, background: float = 0.0,
-                mirrored: bool = False) -> None:
-    """One full reshuffled pass of mini-batch updates over normalised Xs (n, 784), y (n,).
-
-    `work` = model.workspace(batch_size) and xb (batch_size, 784) are reused by every batch
-    (the batch is gathered into xb, never into a new array); `velocity` holds the momentum
-    buffers (None for plain GD). `mirrored`: Xs is `mirror_source(X)` (2n rows), and the
-    "flip" augmentation gathers the mirrored rows of the images it flips; the same random
-    draws, so the same batches, as flipping in place. Raises TrainingDiverged on a NaN or
-    infinite batch loss.
-
-    The penalty's gradient is added by `_update`, block by block, from `model.PENALISED` and
-    the l2, l1 hyper-parameters; the model gives lr times the data term's gradients.
-    """
+def train_epoch(model, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, lr: float,
+                epoch: int, velocity: dict | None = None, background: float = 0.0) -> None:
+    """One reshuffled pass of mini-batch updates over normalised X (n, 784), y (n,): every
+    example once, the last batch smaller when B does not divide n. Raises TrainingDiverged
+    on a NaN or infinite batch loss."""
     hp = model.get_params()
-    n, bs = len(y), len(xb)
-    mu, augment = float(hp["momentum"]), hp["augment"]
-    if mirrored and augment != "flip":
-        raise ValueError(f"a mirrored source serves the 'flip' augmentation, not {augment!r}")
-    params = model.params
-    penalties = {k: (lr * hp["l2"], lr * hp["l1"]) for k in model.PENALISED}
-    perm = rng.permutation(n)
-    for batch, start in enumerate(range(0, n, bs), start=1):
-        idx = perm[start:start + bs]
-        m = len(idx)
-        yb = y[idx]
-        if mirrored:  # flip = rng.random(m) < 0.5, as augment_batch draws it
-            idx = idx + n * (rng.random(m) < 0.5)
-        Xb = np.take(Xs, idx, axis=0, out=xb[:m], mode="clip")
-        if augment and not mirrored:
+    B, augment = hp["batch_size"], hp["augment"]
+    perm = rng.permutation(len(X))
+    for batch, start in enumerate(range(0, len(X), B), start=1):
+        idx = perm[start:start + B]
+        Xb, yb = X[idx], y[idx]                             # (B, 784), (B,): copies
+        if augment:
             augment_batch(Xb, augment, rng, background)
-        keep = model.sample_dropout(m, rng, work)
-        # lr * the data term's gradients (lr enters through dz, B x 10, instead of a pass
-        # over W1); lr * the penalty's gradient is added inside _update, block by block
-        loss, steps = model.data_loss_grad(Xb, yb, keep, work, scale=lr)
+        loss, grads = model.loss_grad(Xb, yb, rng)          # J and its gradients
         if not math.isfinite(loss):
             raise _diverged(epoch, batch, loss, lr)
-        _update(params, steps, velocity, 1.0, mu, hp["nesterov"], penalties, work.get("tmp"))
+        sgd_step(model.params, grads, lr, velocity, hp["momentum"], hp["nesterov"])
 
 
 def _diverged(epoch: int, batch: int | None, loss: float, lr: float) -> TrainingDiverged:
@@ -230,23 +156,17 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
     has_val = X_val is not None
     scaler = Standardizer().fit(X)
     Xs = scaler.transform(X)                                        # (n, 784) float32
-    mirrored = hp["augment"] == "flip"
-    X_src = mirror_source(Xs) if mirrored else Xs                   # (2n or n, 784)
-    Xs = X_src[:len(X)]
     Xv = scaler.transform(X_val) if has_val else None               # (n_val, 784)
     background = float(scaler.transform(np.zeros(1))[0])           # a blank pixel, normalised
     rng = np.random.default_rng(hp["random_state"])
-    model.init_params(rng, n_features=X.shape[1], dtype=np.float32)
+    model.init_params(rng, dtype=np.float32)
     model.scaler_ = scaler
     if hasattr(model, "best_epoch_"):
         del model.best_epoch_
 
-    n, epochs, patience = len(Xs), hp["epochs"], hp.get("patience")
+    n, epochs, patience = len(Xs), hp["epochs"], hp["patience"]
     stride = -(-n // TRAIN_EVAL_ROWS)
     X_eval, y_eval = Xs[::stride], y[::stride]                      # (<= 10,000, 784)
-    bs = min(hp["batch_size"], n)
-    work = model.workspace(bs)
-    xb = np.empty((bs, Xs.shape[1]), dtype=Xs.dtype)                # (B, 784) batch buffer
     velocity = ({k: np.zeros_like(W) for k, W in model.params.items()}
                 if hp["momentum"] > 0 else None)
     history = {k: [] for k in HISTORY_KEYS}
@@ -257,8 +177,7 @@ def fit_model(model, X, y, X_val=None, y_val=None, callback=None):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             lr = learning_rate(hp["lr"], hp["lr_schedule"], epoch, epochs)
-            train_epoch(model, X_src, y, rng, lr, epoch, work, xb, velocity, background,
-                        mirrored)
+            train_epoch(model, Xs, y, rng, lr, epoch, velocity, background)
 
             train_loss, train_acc = model.evaluate(X_eval, y_eval)
             if not math.isfinite(train_loss):

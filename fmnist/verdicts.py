@@ -61,8 +61,7 @@ def compare(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
 
 
 def shown_gap(row: pd.Series) -> float:
-    """Training minus validation accuracy of an `over_seeds` row, in points, from the values
-    as the tables show them (one decimal), so that the columns subtract."""
+    """Training minus validation accuracy in points, from the values as tables show them."""
     return round(100 * row["train_acc"], 1) - round(100 * row["mean"], 1)
 
 
@@ -106,15 +105,14 @@ class Factor:
     def mean(self, value) -> float:
         return float(self.row(value)["mean"])
 
-    def gap(self, value) -> float:
-        """Training minus validation accuracy at the kept epoch, in points as the tables show."""
+    def gap(self, value) -> float:  # at the kept epoch, in points as the tables show it
         return shown_gap(self.row(value))
 
     def capped(self, value) -> bool:
-        """The epoch limit ended a seed while it was still improving (its best epoch was its
-        last, or within its patience of the last): such a run is under-trained, not worse."""
+        """The epoch limit ended every seed while it was still improving (its best epoch was
+        its last, or within its patience of it): under-trained, not worse."""
         r = self.row(value)
-        return bool(r["at_last_epoch"] or r["cut_short"])
+        return bool(r["at_last_epoch"] + r["cut_short"] >= r["seeds"])
 
     def tied_with_best(self, values) -> bool:
         """Every one of `values` is the best or tied with it (none clearly lower)."""
@@ -144,8 +142,7 @@ def factors(frames: dict[str, pd.DataFrame], n_val: int) -> dict[str, Factor]:
     return {f: factor(st, f, n_val) for f, st in stats(frames).items()}
 
 
-def n_val(results) -> int:
-    """Validation images every accuracy is measured on."""
+def n_val(results) -> int:  # validation images every accuracy is measured on
     return len(results.ctx.spec(search=False).load()[0][1])
 
 
@@ -207,8 +204,7 @@ def search_choice(results, n_val: int) -> dict:
             "rows": st}
 
 
-def grid_stats(results) -> pd.DataFrame:
-    """The hidden size x dropout grid, one row per setting (mean, sd over seeds)."""
+def grid_stats(results) -> pd.DataFrame:  # the hidden size x dropout grid, one row a setting
     return over_seeds(results.nn_grid)
 
 
@@ -236,8 +232,7 @@ def finals_candidates(runs: pd.DataFrame, n_val: int) -> pd.DataFrame:
     return st
 
 
-def seeds_stats(best) -> pd.Series:
-    """Mean, sd and n over seeds of a chosen model's configuration on the whole training part."""
+def seeds_stats(best) -> pd.Series:  # a chosen model's mean, sd and n over seeds
     return over_seeds(best.runs).iloc[0]
 
 
@@ -301,5 +296,5 @@ def share_within(C: np.ndarray, classes: list[int]) -> float:
     return float(off[np.ix_(classes, classes)].sum() / off.sum()) if off.sum() else math.nan
 
 
-def class_index(names) -> list[int]:
+def class_index(names) -> list[int]:  # class names -> their indices
     return [CLASS_NAMES.index(n) for n in names]

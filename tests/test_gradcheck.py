@@ -1,4 +1,5 @@
-"""Central-difference gradient checks, in float64, of both models' full objective.
+"""Central-difference gradient checks, in float64, of both models' full objective (the
+`loss_grad` that training steps along: data term, penalties and dropout).
 
 Every entry of the small arrays and 600 random entries of the large ones are perturbed (the
 input has 784 features, as in the exercise; few hidden units and examples keep it fast). For
@@ -27,9 +28,16 @@ def batch(seed=0):
     return rng.standard_normal((N, 784)), rng.integers(0, 10, N)
 
 
-def check(model, X, y, mask=None):
-    """Compare analytic and numeric gradients of the objective for every parameter entry."""
-    _, grads = model.loss_grad(X, y, mask)
+def check(model, X, y, mask_seed=None):
+    """Compare analytic and numeric gradients of the objective for every parameter entry.
+    With `mask_seed`, every evaluation draws its dropout mask from a new generator with that
+    seed: the same mask each time (CS231n's fixed dropout seed)."""
+
+    def loss_grad():
+        rng = None if mask_seed is None else np.random.default_rng(mask_seed)
+        return model.loss_grad(X, y, rng)
+
+    _, grads = loss_grad()
     grads = {k: g.copy() for k, g in grads.items()}
     pick = np.random.default_rng(99)
     for name, W in model.params.items():
@@ -40,16 +48,16 @@ def check(model, X, y, mask=None):
         for j, i in enumerate(entries):
             old = flat[i]
             flat[i] = old + EPS
-            lp, _ = model.loss_grad(X, y, mask)
+            lp, _ = loss_grad()
             flat[i] = old - EPS
-            lm, _ = model.loss_grad(X, y, mask)
+            lm, _ = loss_grad()
             flat[i] = old
             num[j] = (lp - lm) / (2 * EPS)
         err = rel_error(grads[name].reshape(-1)[entries], num)
         assert err < 1e-6, f"{name}: relative error {err:.2e}"
 
 
-def make(model, seed=1, scale=None):
+def make(model, seed=1):
     model.init_params(np.random.default_rng(seed), dtype=np.float64)
     for name in ("b", "b1", "b2"):
         if hasattr(model, name):  # nonzero biases so their gradients are tested in general
@@ -93,36 +101,40 @@ def test_mlp_gradients_with_penalties(l2, l1):
 @pytest.mark.parametrize("activation", sorted(F.ACTIVATIONS))
 @pytest.mark.parametrize("p", [0.5, 0.3])
 def test_mlp_gradients_with_dropout_fixed_mask(activation, p):
-    """The objective with the mask r = keep / (1 - p) fixed; ReLU takes its own backward path
-    (1[h * keep > 0]), the others multiply by keep."""
+    """The objective with a fixed mask r (0 or 1 / (1 - p)), and an L2 penalty."""
     model = make(MLP(hidden=6, activation=activation, dropout=p, l2=0.01))
-    keep = F.dropout_keep((N, 6), p, np.random.default_rng(3))
-    assert 0 < np.count_nonzero(keep) < keep.size
-    check(model, *batch(3), mask=keep)
+    X, y = batch(3)
+    h = F.ACTIVATIONS[activation][0](X @ model.W1 + model.b1)
+    _, r = F.dropout_forward(h, p, np.random.default_rng(7))
+    assert 0 < np.count_nonzero(r) < r.size  # some units kept, some dropped
+    check(model, X, y, mask_seed=7)
 
 
 def test_dropout_scales_the_kept_units_by_1_over_1_minus_p():
-    """The loss with keep equals the plain network's on h * keep / (1 - p), written out."""
+    """The loss with dropout equals the plain network's on h * keep / (1 - p), written out."""
     model = make(MLP(hidden=6, activation="tanh", dropout=0.25, l2=0.0))
     X, y = batch(5)
-    keep = F.dropout_keep((N, 6), 0.25, np.random.default_rng(4))
-    loss, _ = model.loss_grad(X, y, keep)
-    h = np.tanh(X @ model.W1 + model.b1) * keep / 0.75
-    assert loss == pytest.approx(F.cross_entropy(h @ model.W2 + model.b2, y), rel=1e-12)
+    loss, _ = model.loss_grad(X, y, np.random.default_rng(4))
+    h = np.tanh(X @ model.W1 + model.b1)
+    keep = np.random.default_rng(4).random(h.shape) >= 0.25  # the draw dropout_forward makes
+    assert 0 < np.count_nonzero(keep) < keep.size
+    z2 = (h * keep / 0.75) @ model.W2 + model.b2
+    assert loss == pytest.approx(F.cross_entropy_forward(z2, y)[0], rel=1e-12)
+    assert model.loss_grad(X, y)[0] == pytest.approx(F.cross_entropy_forward(
+        h @ model.W2 + model.b2, y)[0], rel=1e-12)  # no generator: no dropout
 
 
-def test_workspace_path_gives_the_same_gradients():
-    """The training loop's preallocated buffers compute exactly what the plain path does."""
-    model = make(MLP(hidden=8, dropout=0.25, l2=0.01, l1=0.001))
-    X, y = batch(4)
-    mask = F.dropout_keep((N, 8), 0.25, np.random.default_rng(5))
-    loss, grads = model.loss_grad(X, y, mask)
-    grads = {k: g.copy() for k, g in grads.items()}
-    work = model.workspace(N + 3)
-    loss_w, grads_w = model.loss_grad(X, y, mask, work)
-    assert loss_w == pytest.approx(loss, rel=1e-12)
-    for k in grads:
-        np.testing.assert_allclose(grads_w[k], grads[k], rtol=1e-12, atol=1e-15)
+def test_penalties_enter_the_loss_and_only_the_weight_matrices():
+    model = make(MLP(hidden=5, activation="relu", l2=0.1, l1=0.05))
+    X, y = batch(6)
+    loss, grads = model.loss_grad(X, y)
+    data_loss, data_grads = model.data_loss_grad(X, y)
+    penalty = sum(F.l2_penalty(W, 0.1) + F.l1_penalty(W, 0.05) for W in (model.W1, model.W2))
+    assert loss == pytest.approx(data_loss + penalty, rel=1e-12)
+    for k in ("b1", "b2"):
+        np.testing.assert_array_equal(grads[k], data_grads[k])
+    np.testing.assert_allclose(grads["W2"], data_grads["W2"] + 0.1 * model.W2
+                               + 0.05 * np.sign(model.W2), rtol=1e-12)
 
 
 def test_gradcheck_catches_a_wrong_gradient():

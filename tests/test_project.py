@@ -96,9 +96,9 @@ def fmnist_imports(path: Path, package_modules: set[str]) -> set[str]:
 
 
 def import_graph(folder: Path = PACKAGE) -> dict[str, set[str]]:
-    """module -> the package modules it imports (the package's __init__ and __main__ aside:
-    __init__ imports lazily by name, __main__ is the entry point)."""
-    paths = {p.stem: p for p in folder.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    """module -> the package modules it imports (the package's __init__ aside: it imports
+    lazily by name; __main__ is the command line, on top)."""
+    paths = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
     return {name: fmnist_imports(path, set(paths)) - {name} for name, path in paths.items()}
 
 

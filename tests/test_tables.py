@@ -44,14 +44,6 @@ def test_md_table_header_alignment_row_and_cells():
     assert T.md_table(df, align=["c", "l", "r"]).split("\n")[1] == "|:--------:|:------|-------:|"
 
 
-def test_n_params_by_hand():
-    assert T.n_params("logreg", {}) == 784 * 10 + 10 == 7850
-    assert T.n_params("nn", {"hidden": 128}) == 784 * 128 + 128 + 128 * 10 + 10 == 101_770
-
-
-# --------------------------------------------------------------------------- sweep tables
-
-
 def lines(table: str) -> list[str]:
     return table.split("\n")
 

@@ -7,17 +7,14 @@ import warnings
 import numpy as np
 import pytest
 
-from fmnist import functional as F
-from fmnist import training
 from fmnist.data import IMAGE_SHAPE
 from fmnist.models import MLP, LogisticRegression
 from fmnist.training import (
     TrainingDiverged,
-    _update,
     augment_batch,
     format_record,
     learning_rate,
-    mirror_source,
+    sgd_step,
     train_epoch,
 )
 from tests.synth import toy_data
@@ -62,63 +59,25 @@ def test_history_records_the_schedule(data):
 
 def test_update_rules_match_their_formulas():
     rng = np.random.default_rng(0)
-    W, g, v = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    lr, mu = 0.1, 0.9
+    W, g, v = (rng.standard_normal((3, 4)) for _ in range(3))
+    b, gb, vb = (rng.standard_normal(4) for _ in range(3))
+    lr, beta = 0.1, 0.9
 
-    P = {"W": W.copy()}
-    _update(P, {"W": g.copy()}, None, lr, mu, False)
+    P = {"W": W.copy(), "b": b.copy()}
+    sgd_step(P, {"W": g, "b": gb}, lr)
     np.testing.assert_allclose(P["W"], W - lr * g)
+    np.testing.assert_allclose(P["b"], b - lr * gb)
+
+    P, V = {"W": W.copy(), "b": b.copy()}, {"W": v.copy(), "b": vb.copy()}
+    sgd_step(P, {"W": g, "b": gb}, lr, V, beta)
+    np.testing.assert_allclose(V["W"], beta * v - lr * g)
+    np.testing.assert_allclose(P["W"], W + beta * v - lr * g)
+    np.testing.assert_allclose(P["b"], b + beta * vb - lr * gb)
 
     P, V = {"W": W.copy()}, {"W": v.copy()}
-    _update(P, {"W": g.copy()}, V, lr, mu, False)
-    np.testing.assert_allclose(V["W"], mu * v - lr * g)
-    np.testing.assert_allclose(P["W"], W + mu * v - lr * g)
-
-    P, V = {"W": W.copy()}, {"W": v.copy()}
-    _update(P, {"W": g.copy()}, V, lr, mu, True)
-    np.testing.assert_allclose(P["W"], W + mu * (mu * v - lr * g) - lr * g)
-
-
-@pytest.mark.parametrize("mu,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
-@pytest.mark.parametrize("l2,l1", [(0.0, 0.0), (1e-3, 0.0), (1e-3, 1e-4)])
-def test_update_in_blocks_with_penalties_is_bit_identical_to_whole_arrays(
-        monkeypatch, mu, nesterov, l2, l1):
-    """_update adds the penalty gradient and steps block by block of rows; each element must
-    get exactly what whole-array code (the penalty's gradient added, then the step) gives."""
-    monkeypatch.setattr(training, "_BLOCK", 7 * 16)  # W (50, 16): 7 rows a block, 8 blocks
-    rng = np.random.default_rng(1)
-    f = np.float32
-    W, g, v = (rng.standard_normal((50, 16), dtype=f) for _ in range(3))
-    b, gb, vb = (rng.standard_normal(16, dtype=f) for _ in range(3))
-    lr = 0.05
-    # the reference: whole arrays, the penalty on W only (as for the models' weight matrices)
-    rg = g.copy()
-    if l2:
-        rg += F.l2_grad(W, l2)
-    if l1:
-        rg += F.l1_grad(W, l1)
-    ref = {}
-    for k, (P0, G0, V0) in {"W": (W, rg, v), "b": (b, gb.copy(), vb)}.items():
-        P, G, V = P0.copy(), G0.copy(), V0.copy()
-        G *= f(lr)
-        if mu:
-            V *= f(mu)
-            V -= G
-            if nesterov:
-                P -= G
-                P += f(mu) * V
-            else:
-                P += V
-        else:
-            P -= G
-        ref[k] = (P, V)
-    params, vel = {"W": W.copy(), "b": b.copy()}, {"W": v.copy(), "b": vb.copy()}
-    _update(params, {"W": g.copy(), "b": gb.copy()}, vel if mu else None, lr, mu, nesterov,
-            penalties={"W": (l2, l1)}, tmp=np.empty(40, f))
-    for k in ("W", "b"):
-        np.testing.assert_array_equal(params[k], ref[k][0])
-        if mu:
-            np.testing.assert_array_equal(vel[k], ref[k][1])
+    sgd_step(P, {"W": g}, lr, V, beta, nesterov=True)
+    np.testing.assert_allclose(V["W"], beta * v - lr * g)
+    np.testing.assert_allclose(P["W"], W + beta * (beta * v - lr * g) - lr * g)
 
 
 @pytest.mark.parametrize("n,bs", [(103, 10), (100, 10), (7, 32)])
@@ -133,32 +92,31 @@ def test_each_example_is_used_exactly_once_per_epoch(n, bs):
     model.init_params(rng)
     seen = []
 
-    def spy(Xb, yb, mask, work, scale=1.0):
+    def spy(Xb, yb, rng_):
         # a flip moves pixel 0 to pixel 27 of the first image row
         ids = np.where(Xb[:, 27] != 0, Xb[:, 27], Xb[:, 0]).astype(int)
         np.testing.assert_array_equal(yb, y[ids])
-        assert mask is None or mask.shape == (len(Xb), 4)
+        assert rng_ is rng  # the loop's generator draws the dropout mask
         seen.append(ids)
         return 0.0, {k: np.zeros_like(W) for k, W in model.params.items()}
 
-    model.data_loss_grad = spy
-    bs_ = min(bs, n)
-    work, xb = model.workspace(bs_), np.empty((bs_, 784), np.float32)
+    model.loss_grad = spy
     vel = {k: np.zeros_like(W) for k, W in model.params.items()}
     orders = []
     for epoch in (1, 2):
         seen.clear()
-        train_epoch(model, Xs, y, rng, 0.1, epoch, work, xb, vel)
+        train_epoch(model, Xs, y, rng, 0.1, epoch, vel)
         order = np.concatenate(seen)
         assert sorted(order.tolist()) == list(range(n))
+        bs_ = min(bs, n)
         assert [len(b) for b in seen] == [bs_] * (n // bs_) + ([n % bs_] if n % bs_ else [])
         orders.append(order)
     assert n < 10 or not np.array_equal(*orders)
 
 
-def test_same_seed_same_training_with_every_fast_path(data):
-    """Dropout masks, flips, the penalty added in blocks (784 x 300 is two blocks) and
-    momentum: the same seed gives bit-identical weights, another seed different ones."""
+def test_same_seed_same_training_with_every_path(data):
+    """Dropout masks, flips, both penalties and momentum: the same seed gives bit-identical
+    weights, another seed different ones."""
     X, Xv, y, yv = data
 
     def fit(seed):
@@ -172,16 +130,23 @@ def test_same_seed_same_training_with_every_fast_path(data):
     assert a.history_["val_loss"] == b.history_["val_loss"]
 
 
+def test_dropout_changes_training(data):
+    X, Xv, y, yv = data
+    plain = MLP(hidden=32, epochs=1, batch_size=50).fit(X, y)
+    dropped = MLP(hidden=32, epochs=1, batch_size=50, dropout=0.5).fit(X, y)
+    assert not np.array_equal(plain.W1, dropped.W1)
+
+
 @pytest.mark.parametrize("make", [
     lambda: MLP(hidden=300, l2=1e-2, l1=1e-3, momentum=0.9, dropout=0.25),
+    lambda: MLP(hidden=300, l2=1e-2, momentum=0.9, nesterov=True),
     lambda: MLP(hidden=300, l2=1e-2, momentum=0.0),
     lambda: LogisticRegression(l2=1e-2, l1=1e-3, momentum=0.5),
 ])
 def test_one_training_step_is_the_formula(make):
-    """train_epoch on one batch: v = mu v0 - lr (grad of data loss + penalty), W += v, with
-    the gradient from model.loss_grad (the path the gradient checks test). The loop gets
-    lr * gradient from data_loss_grad(scale=lr) and adds lr * the penalty's gradient in
-    blocks; this pins down that every piece is scaled once."""
+    """train_epoch on one batch: v = beta v0 - lr dJ/dW, W += v (Nesterov: W += beta v - lr
+    dJ/dW; plain: W -= lr dJ/dW), with dJ/dW from model.loss_grad, the path the gradient
+    checks test, and the same draws (the permutation, then the dropout mask)."""
     model = make()
     rng = np.random.default_rng(3)
     model.init_params(rng)
@@ -189,24 +154,21 @@ def test_one_training_step_is_the_formula(make):
         W += rng.standard_normal(W.shape).astype(np.float32) * 0.05
     Xs = rng.standard_normal((64, 784), dtype=np.float32)
     y = rng.integers(0, 10, 64)
-    lr, mu = 0.05, model.momentum
+    lr, beta = 0.05, model.momentum
     v0 = {k: rng.standard_normal(W.shape).astype(np.float32) * 0.01
           for k, W in model.params.items()}
     W0 = {k: W.copy() for k, W in model.params.items()}
-    # what train_epoch will draw: the permutation, then the mask
     twin = np.random.default_rng(9)
     perm = twin.permutation(64)
-    mask = (F.dropout_keep((64, model.hidden), model.dropout, twin)
-            if getattr(model, "dropout", 0) else None)
-    _, grads = model.loss_grad(Xs[perm], y[perm], mask)
-    expect_v = {k: mu * v0[k] - lr * grads[k] for k in W0}
-    vel = {k: v.copy() for k, v in v0.items()} if mu else None
-    train_epoch(model, Xs, y, np.random.default_rng(9), lr, 1, model.workspace(64),
-                np.empty((64, 784), np.float32), vel)
+    _, grads = model.loss_grad(Xs[perm], y[perm], twin)
+    v = {k: beta * v0[k] - lr * grads[k] for k in W0}
+    step = {k: beta * v[k] - lr * grads[k] if model.nesterov else v[k] for k in W0}
+    vel = {k: a.copy() for k, a in v0.items()} if beta else None
+    train_epoch(model, Xs, y, np.random.default_rng(9), lr, 1, vel)
     for k, W in model.params.items():
-        np.testing.assert_allclose(W - W0[k], expect_v[k], rtol=2e-3, atol=1e-7)
-        if mu:
-            np.testing.assert_allclose(vel[k], expect_v[k], rtol=2e-3, atol=1e-7)
+        np.testing.assert_allclose(W, W0[k] + step[k], rtol=1e-6, atol=1e-7)
+        if beta:
+            np.testing.assert_allclose(vel[k], v[k], rtol=1e-6, atol=1e-9)
 
 
 def test_momentum_trains(data):
@@ -229,42 +191,6 @@ def test_flip_mirrors_about_half_the_images_left_right():
     flipped = np.all(a[:, :, ::-1] == b, axis=(1, 2))
     assert np.all(same ^ flipped)
     assert 150 < flipped.sum() < 250
-
-
-def test_mirror_source_puts_each_image_mirrored_n_rows_below():
-    X = images(5, seed=2)
-    src = mirror_source(X)
-    assert src.shape == (10, 784) and src.dtype == X.dtype
-    np.testing.assert_array_equal(src[:5], X)
-    np.testing.assert_array_equal(src[5:].reshape(-1, *IMAGE_SHAPE),
-                                  X.reshape(-1, *IMAGE_SHAPE)[:, :, ::-1])
-
-
-@pytest.mark.parametrize("dropout,momentum", [(0.0, 0.0), (0.3, 0.9)])
-def test_gathering_mirrored_rows_trains_exactly_as_flipping_in_place(dropout, momentum):
-    """The mirrored source is a faster way to the same batches: same draws, same weights."""
-    X, y = images(300, seed=4), np.random.default_rng(4).integers(0, 10, 300)
-    weights = []
-    for mirrored in (False, True):
-        model = MLP(hidden=32, dropout=dropout, momentum=momentum, augment="flip", lr=0.05)
-        rng = np.random.default_rng(11)
-        model.init_params(rng)
-        vel = ({k: np.zeros_like(W) for k, W in model.params.items()} if momentum else None)
-        for epoch in (1, 2):
-            train_epoch(model, mirror_source(X) if mirrored else X, y, rng, 0.05, epoch,
-                        model.workspace(64), np.empty((64, 784), np.float32), vel,
-                        mirrored=mirrored)
-        weights.append({k: W.copy() for k, W in model.params.items()})
-    for k in weights[0]:
-        np.testing.assert_array_equal(weights[0][k], weights[1][k])
-
-
-def test_a_mirrored_source_is_for_flips_only():
-    model = MLP(hidden=4, augment="shift")
-    model.init_params(np.random.default_rng(0))
-    with pytest.raises(ValueError, match="mirrored source serves the 'flip'"):
-        train_epoch(model, mirror_source(images(8)), np.zeros(8, int), np.random.default_rng(0),
-                    0.1, 1, model.workspace(4), np.empty((4, 784), np.float32), mirrored=True)
 
 
 def test_flip_probability_is_one_half_and_works_in_place_on_any_layout():

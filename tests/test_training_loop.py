@@ -15,11 +15,11 @@ from tests.synth import toy_data
 
 class Recording:
     """A model with only the documented interface of `fmnist.training` (it delegates to a real
-    model) that records, for every batch `data_loss_grad` receives, the indices of its rows."""
+    model) that records, for every batch `loss_grad` receives, the indices of its rows."""
 
     def __init__(self, inner, X):
         self.inner = inner
-        Xs = Standardizer().fit(X).transform(X)  # what fit_model will hand to data_loss_grad
+        Xs = Standardizer().fit(X).transform(X)  # what fit_model will hand to loss_grad
         self.index = {row.tobytes(): i for i, row in enumerate(Xs)}
         assert len(self.index) == len(X), "the rows must be distinct"
         self.batches: list[np.ndarray] = []
@@ -28,27 +28,17 @@ class Recording:
     def get_params(self):
         return self.inner.get_params()
 
-    def init_params(self, rng, n_features, dtype):
-        self.inner.init_params(rng, n_features=n_features, dtype=dtype)
+    def init_params(self, rng, dtype):
+        self.inner.init_params(rng, dtype=dtype)
 
     @property
     def params(self):
         return self.inner.params
 
-    @property
-    def PENALISED(self):
-        return self.inner.PENALISED
-
-    def workspace(self, batch_size):
-        return self.inner.workspace(batch_size)
-
-    def sample_dropout(self, m, rng, work):
-        return self.inner.sample_dropout(m, rng, work)
-
-    def data_loss_grad(self, Xb, yb, mask, work, scale):
+    def loss_grad(self, Xb, yb, rng):
         self.batches.append(np.array([self.index[row.tobytes()] for row in Xb]))
         self.labels.append(np.array(yb))
-        return self.inner.data_loss_grad(Xb, yb, mask, work, scale=scale)
+        return self.inner.loss_grad(Xb, yb, rng)
 
     def evaluate(self, Xs, y):
         return self.inner.evaluate(Xs, y)
