@@ -122,7 +122,7 @@ def test_a_signal_stops_a_sweep_cleanly(tmp_path, how, workers):
 
 WORKER_OF_A_KILLED_PARENT = """
 import time
-from fmnist import experiments as E
+from fmnist import runner as R
 with R.process_pool(1) as pool:
     print(pool.submit(R.os.getpid).result(), flush=True)
     pool.submit(time.sleep, 60)
