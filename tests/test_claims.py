@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fmnist import verdicts as V
+from tests.pdftext import pdftext
 from tools import claims as C
 from tools import claims as tool
 
@@ -343,12 +344,6 @@ def report_box() -> str:
     return m.group(1).rstrip("\n")
 
 
-def _pdftext(pdf: Path, *pages: str) -> str:
-    out = subprocess.run(["pdftotext", *pages, str(pdf), "-"], capture_output=True, text=True,
-                         check=True)
-    return " ".join(out.stdout.split())
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """claimdoc.qmd (one true claim, one false) rendered once with tools/qmdrender."""
@@ -371,12 +366,12 @@ def rendered(tmp_path_factory):
 @pytest.mark.slow
 def test_the_first_page_lists_the_false_claim_with_its_line_and_not_the_true_one(rendered):
     _, pdf, line = rendered
-    first = _pdftext(pdf, "-f", "1", "-l", "1")
+    first = pdftext(pdf, "-f", "1", "-l", "1")
     assert f"line {line['FALSECLAIM']}: FALSECLAIM two and two make five" in first
     # a failure in a chunk whose output is hidden is listed all the same
     assert f"line {line['HIDDENCLAIM']}: HIDDENCLAIM one is two" in first
-    assert "TRUECLAIM" not in _pdftext(pdf)
-    rest = _pdftext(pdf, "-f", "2")
+    assert "TRUECLAIM" not in pdftext(pdf)
+    rest = pdftext(pdf, "-f", "2")
     assert rest.count("FALSECLAIM two and two make five") == 1  # marked where it stands
     assert rest.index("second paragraph") < rest.index("FALSECLAIM") < rest.index("third")
 

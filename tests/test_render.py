@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pdftext import pdftext
 from tools.qmdrender import crossref
 from tools.qmdrender.config import merged_metadata, normalize_authors
 from tools.qmdrender.document import Chunk, parse
@@ -159,11 +160,6 @@ def test_include_false_and_warning_false(tmp_path):
 
 # ---------------------------------------------------------------- rendering (slow)
 
-def _pdftext(pdf: Path) -> str:
-    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
-    return " ".join(out.stdout.split())
-
-
 @pytest.fixture(scope="module")
 def fixture_pdf(tmp_path_factory):
     if shutil.which("pdftotext") is None:
@@ -174,7 +170,7 @@ def fixture_pdf(tmp_path_factory):
                            "--build-dir", str(tmp / "build")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return pdf, _pdftext(pdf), proc.stderr, tmp / "build"
+    return pdf, pdftext(pdf), proc.stderr, tmp / "build"
 
 
 @pytest.mark.slow
