@@ -99,17 +99,17 @@ def _result_cells(r) -> list[str]:
 
 
 def sweep_table(frames: dict[str, pd.DataFrame], base: dict) -> str:
-    """Every one-factor sweep of a model: validation accuracy (mean ± sd over seeds), training
-    accuracy at the same epoch, their gap, and the mean best epoch."""
+    """Every one-factor sweep of a model, one row per value (the factor named on its first
+    row): validation accuracy (mean ± sd over seeds), training accuracy at the same epoch, their
+    gap, and the mean best epoch."""
     rows = []
     for f, st in V.stats(frames).items():
-        rows.append([f"*{NAMES.get(f, f)}*", "", "", "", ""])
-        for _, r in st.iterrows():
+        for i, (_, r) in enumerate(st.iterrows()):
             value = num(r[f]) + (" (base)" if r[f] == base.get(f) else "")
-            rows.append([value, *_result_cells(r)])
-    return md_table(pd.DataFrame(rows, columns=["setting", "validation", "training",
+            rows.append([NAMES.get(f, f) if i == 0 else "", value, *_result_cells(r)])
+    return md_table(pd.DataFrame(rows, columns=["factor", "value", "validation", "training",
                                                 "gap (points)", "best epoch"]),
-                    ["l", "r", "r", "r", "r"])
+                    ["l", "l", "r", "r", "r", "r"])
 
 
 def activation_table(results) -> str:
@@ -152,26 +152,28 @@ def ablation_table(results, n_val: int) -> str:
                     ["l", "r", "r", "r", "r", "r"])
 
 
-SETTINGS = ("hidden", "activation", "lr", "lr_schedule", "momentum", "batch_size", "epochs",
-            "patience", "l2", "l1", "dropout", "augment")
+SETTINGS = {"hidden": "$d$", "activation": "$g$", "lr": "$\\eta$", "lr_schedule": "$\\eta_\\tau$",
+            "momentum": "$\\beta$", "batch_size": "$B$", "epochs": "$E$", "patience": "",
+            "l2": "$\\lambda_2$", "l1": "$\\lambda_1$", "dropout": "$p$", "augment": ""}
 
 
 def chosen_table(results) -> str:
-    """Both submitted models: every hyper-parameter, the kept epoch, the number of parameters,
-    and the validation accuracy over seeds and of seed 0."""
+    """Both submitted models: every hyper-parameter (with its symbol), the kept epoch, the
+    number of parameters, and the validation accuracy over seeds and of seed 0."""
     cols = {"logistic regression": results.best["logreg"], "network": results.best["nn"]}
     rows = []
-    for key in SETTINGS:
+    for key, symbol in SETTINGS.items():
         cells = [num(b.config.get(key)) if key in b.config or key != "hidden" else "-"
                  for b in cols.values()]
-        rows.append([NAMES.get(key, key), *cells])
+        rows.append([NAMES.get(key, key), symbol, *cells])
     over = [V.seeds_stats(b) for b in cols.values()]
-    rows += [["kept epoch (seed 0)", *[str(b.best_epoch) for b in cols.values()]],
-             ["parameters", *[f"{MODELS[b.kind](**b.config).n_params:,}" for b in cols.values()]],
-             ["validation, mean ± sd over seeds",
-              *[pm(s["mean"], s["sd"]) for s in over]],
-             ["validation, seed 0 (submitted)", *[pct(b.val_acc) for b in cols.values()]]]
-    return md_table(pd.DataFrame(rows, columns=["setting", *cols]), ["l", "r", "r"])
+    rows += [["kept epoch (seed 0)", "", *[str(b.best_epoch) for b in cols.values()]],
+             ["parameters", "", *[f"{MODELS[b.kind](**b.config).n_params:,}"
+                                  for b in cols.values()]],
+             ["validation, mean ± sd over seeds", "", *[pm(s["mean"], s["sd"]) for s in over]],
+             ["validation, seed 0 (submitted)", "", *[pct(b.val_acc) for b in cols.values()]]]
+    return md_table(pd.DataFrame(rows, columns=["setting", "symbol", *cols]),
+                    ["l", "c", "r", "r"])
 
 
 def per_class_table(y_true, predictions: dict) -> str:

@@ -48,15 +48,15 @@ def lines(table: str) -> list[str]:
     return table.split("\n")
 
 
-def test_sweep_table_one_section_per_factor_one_header():
+def test_sweep_table_one_row_per_value_the_factor_named_on_its_first():
     table = lines(T.sweep_table(make_results().logreg, {"lr": 0.01, "l2": 0.0}))
-    assert table[0] == "| setting | validation | training | gap (points) | best epoch |"
-    assert re.fullmatch(r"\|:-+\|-+:\|-+:\|-+:\|-+:\|", table[1])
-    assert sum(line.startswith("| setting") for line in table) == 1
-    assert table[2] == "| *learning rate* |  |  |  |  |"
-    assert table[3].startswith("| 0.001 |") and table[4].startswith("| 0.01 (base) |")
-    assert table[7] == "| *L2 coefficient* |  |  |  |  |" and table[8].startswith("| 0 (base) |")
-    assert len(table) == 2 + 2 + 4 + 2
+    assert table[0] == "| factor | value | validation | training | gap (points) | best epoch |"
+    assert re.fullmatch(r"\|:-+\|:-+\|-+:\|-+:\|-+:\|-+:\|", table[1])
+    assert sum(line.startswith("| factor") for line in table) == 1
+    assert table[2].startswith("| learning rate | 0.001 |")
+    assert table[3].startswith("|  | 0.01 (base) |")
+    assert table[6].startswith("| L2 coefficient | 0 (base) |")
+    assert len(table) == 2 + 4 + 2
 
 
 def test_sweep_table_cells_mean_sd_training_gap_and_best_epoch():
@@ -64,9 +64,9 @@ def test_sweep_table_cells_mean_sd_training_gap_and_best_epoch():
     df["train_acc"] = [0.86, 0.87, 0.88] + [0.8814] * 3
     df["best_epoch"] = [4, 5, 6, 9, 9, 9]
     table = lines(T.sweep_table({"lr": df}, {"lr": 0.1}))
-    assert table[3] == "| 0.01 | 84.0 ± 1.0% | 87.0% | 3.0 | 5 of 10 |"
+    assert table[2] == "| learning rate | 0.01 | 84.0 ± 1.0% | 87.0% | 3.0 | 5 of 10 |"
     # the gap is the difference of the accuracies as shown: 88.1 - 83.8 = 4.3 (not 4.4)
-    assert table[4] == "| 0.1 (base) | 83.8 ± 0.0% | 88.1% | 4.3 | 9 of 10 |"
+    assert table[3] == "|  | 0.1 (base) | 83.8 ± 0.0% | 88.1% | 4.3 | 9 of 10 |"
 
 
 def test_sweep_table_flags_runs_the_epoch_limit_ended():
@@ -78,9 +78,9 @@ def test_sweep_table_flags_runs_the_epoch_limit_ended():
     df.loc[df["batch_size"] == 512, "cut_short"] = True
     df.loc[df["batch_size"] == 512, "at_last_epoch"] = [True, False, False]
     table = lines(T.sweep_table({"batch_size": df}, {}))
-    assert table[3].endswith("| 5 of 10 |")
-    assert table[4].endswith("| 5 of 10 ‡ |")
-    assert table[5].endswith("| 5 of 10 † |")
+    assert table[2].endswith("| 5 of 10 |")
+    assert table[3].endswith("| 5 of 10 ‡ |")
+    assert table[4].endswith("| 5 of 10 † |")
     assert "(base)" not in "\n".join(table)
 
 
@@ -89,14 +89,14 @@ def test_sweep_table_diverged_settings():
                [spread(0.85), [NAN] * 3, [0.84, NAN, NAN], [0.84, 0.85, NAN]])
     df["peak_before"] = [NAN] * 3 + [0.824] * 3 + [NAN, 0.80, 0.82] + [NAN] * 3
     table = lines(T.sweep_table({"lr": df}, {}))
-    assert table[4] == "| 1 | diverged (after 82.4%) | - | - | - |"  # every seed: no count
-    assert table[5] == "| 10 | diverged (2 of 3 seeds, after 81.0%) | - | - | - |"
-    assert table[6] == "| 100 | diverged (1 of 3 seeds) | - | - | - |"
+    assert table[3] == "|  | 1 | diverged (after 82.4%) | - | - | - |"  # every seed: no count
+    assert table[4] == "|  | 10 | diverged (2 of 3 seeds, after 81.0%) | - | - | - |"
+    assert table[5] == "|  | 100 | diverged (1 of 3 seeds) | - | - | - |"
 
 
 def test_sweep_table_leaves_the_activation_grid_to_its_own_table():
     table = T.sweep_table(make_results().nn, NN_BASE)
-    assert "*hidden size*" in table and "*activation*" not in table
+    assert "| hidden size |" in table and "| activation |" not in table
 
 
 def test_activation_table_each_activation_at_each_rate():
@@ -133,8 +133,8 @@ def test_chosen_table_every_setting_of_both_models():
     res.best["logreg"].config = dict(lr=0.1, batch_size=64, epochs=30, l2=0.0)
     res.best["nn"].config = {**FINAL, "batch_size": 128, "l2": 1e-4, "augment": "flip"}
     table = lines(T.chosen_table(res))
-    assert table[0] == "| setting | logistic regression | network |"
-    rows = {cells[0]: cells[1:] for cells in
+    assert table[0] == "| setting | symbol | logistic regression | network |"
+    rows = {cells[0]: cells[2:] for cells in
             ([c.strip() for c in r.strip("| ").split(" | ")] for r in table[2:])}
     assert all(T.NAMES[k] in rows for k in T.SETTINGS)
     assert rows["hidden size"] == ["-", "512"]
@@ -161,7 +161,8 @@ def test_per_class_table_one_column_per_model():
 
 def test_tables_show_a_run_with_one_seed_without_a_spread():
     one = runs("nn", [{**NN_BASE, "hidden": 64}], [[0.8512]])
-    assert lines(T.sweep_table({"hidden": one}, {}))[3] == "| 64 | 85.1% | 87.1% | 2.0 | 5 of 10 |"
+    assert lines(T.sweep_table({"hidden": one}, {}))[2] == (
+        "| hidden size | 64 | 85.1% | 87.1% | 2.0 | 5 of 10 |")
 
 
 def test_ablation_table_compares_nothing_when_the_recipe_itself_diverged():
