@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .convert import check_overwrite, ipynb_to_qmd, qmd_to_ipynb, record_sync
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", help="folder for intermediates "
                         "(default: _build/<name>/ in the project root)")
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():  # `kill`, `timeout`: as Ctrl-C
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if args.to == "pdf":
             render(args.qmd, args.output, args.build_dir)
