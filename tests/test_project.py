@@ -176,3 +176,15 @@ def test_tools_use_no_private_fmnist_module():
                           if any(part.startswith("_") for part in name.split(".")[1:2])
                           and name.startswith("fmnist.")]
     assert not offenders, "\n".join(offenders)
+
+
+def test_no_line_of_the_report_starts_with_an_inline_result():
+    """A line that starts with `{python} ...` can become '16) ...' or '2048.', which Markdown
+    reads as a list marker: a number torn out of its sentence."""
+    in_chunk, bad = False, []
+    for i, line in enumerate((ROOT / "report.qmd").read_text().splitlines(), start=1):
+        if line.startswith("```"):
+            in_chunk = not in_chunk
+        elif not in_chunk and line.lstrip().startswith("`{python}"):
+            bad.append(i)
+    assert not bad, f"report.qmd lines starting with an inline result: {bad}"
