@@ -404,3 +404,16 @@ def test_the_status_after_the_render_fails_and_names_the_line(rendered, tmp_path
     proc = subprocess.run([sys.executable, "-m", "tools.claims", str(tmp_path / "claimdoc.qmd")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and f":{line['FALSECLAIM']}:" in proc.stderr
+
+
+@pytest.mark.slow
+def test_make_submission_refuses_the_rendered_record_naming_each_failed_claim(rendered, tmp_path):
+    from tools import submission
+
+    qmd, _, line = rendered
+    (tmp_path / "report.claims.json").write_text(json.dumps(record(qmd)), encoding="utf-8")
+    problems = submission.claim_problems(tmp_path)
+    assert len(problems) == 2
+    assert f"line {line['FALSECLAIM']}" in problems[0] and "FALSECLAIM" in problems[0]
+    assert f"line {line['HIDDENCLAIM']}" in problems[1] and "HIDDENCLAIM" in problems[1]
+    assert not any("TRUECLAIM" in p for p in problems)
