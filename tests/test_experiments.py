@@ -402,7 +402,7 @@ def test_context_create_reads_quick_mode_and_folders(tmp_path, monkeypatch):
 
 
 def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
-    from fmnist import cli
+    from fmnist import __main__ as cli
 
     _, _, X_test = write_data_dir(tmp_path / "data", n_train=200, n_test=37, noise=120)
     ctx = E.Context.create(quick=True, data_dir=tmp_path / "data", cache=tmp_path / "cache",

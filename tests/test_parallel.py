@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 SWEEP = """
 import sys
 from dataclasses import replace
-from fmnist import cli, plans
+from fmnist import __main__ as cli, plans
 base = {**plans.QUICK_PLAN.logreg_base, "epochs": 2000, "patience": None}
 plans.QUICK_PLAN = replace(plans.QUICK_PLAN, logreg_base=base)
 sys.exit(cli.main(["experiments", "--quick", "--data-dir", sys.argv[1], "--cache", sys.argv[2],
