@@ -5,7 +5,6 @@ after a render), and end to end: a small document with a false claim, rendered."
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fmnist import verdicts as V
-from tests.pdftext import pdftext
+from tests.pdftext import pdftext, render
 from tools import claims as C
 from tools import claims as tool
 
@@ -347,16 +346,10 @@ def report_box() -> str:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """claimdoc.qmd (one true claim, one false) rendered once with tools/qmdrender."""
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
     tmp = tmp_path_factory.mktemp("claims")
     qmd = tmp / "claimdoc.qmd"
     qmd.write_text(E2E.format(box=report_box()), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the document imports tools.claims
-    proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(qmd),
-                           "--build-dir", str(tmp / "build")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    render(qmd, tmp)
     lines = qmd.read_text(encoding="utf-8").splitlines()
     line = {w: next(i for i, t in enumerate(lines, 1) if w in t)
             for w in ("TRUECLAIM", "FALSECLAIM", "HIDDENCLAIM")}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pdftext import pdftext
+from tests.pdftext import pdftext, render
 from tools.qmdrender import crossref
 from tools.qmdrender.config import merged_metadata, normalize_authors
 from tools.qmdrender.document import Chunk, parse
@@ -162,14 +162,9 @@ def test_include_false_and_warning_false(tmp_path):
 
 @pytest.fixture(scope="module")
 def fixture_pdf(tmp_path_factory):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
     tmp = tmp_path_factory.mktemp("render")
     pdf = tmp / "fixture.pdf"
-    proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(FIXTURE), "-o", str(pdf),
-                           "--build-dir", str(tmp / "build")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    proc = render(FIXTURE, tmp, pdf)
     return pdf, pdftext(pdf), proc.stderr, tmp / "build"
 
 

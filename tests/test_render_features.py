@@ -4,7 +4,6 @@ renders them (callouts, subfigures, figure divs, citations, shortcodes, footnote
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import zlib
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pdftext import render
 from tools.qmdrender import blocks, citations, crossref, includes
 from tools.qmdrender.document import Chunk
 from tools.qmdrender.errors import RenderError
@@ -192,14 +192,9 @@ def _page_texts(pdf: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
     tmp = tmp_path_factory.mktemp("features")
     pdf = tmp / "features.pdf"
-    proc = subprocess.run([sys.executable, "-m", "tools.qmdrender", str(FIXTURE), "-o",
-                           str(pdf), "--build-dir", str(tmp / "build")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    render(FIXTURE, tmp, pdf)
     return pdf, _page_texts(pdf), tmp / "build"
 
 

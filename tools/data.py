@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist.data import N_CLASSES, DataError, default_data_dir, load_test, load_train
-from tools import datadir, provenance
+from tools import datadir, oneline, provenance
 from tools.build import DEFAULT_IDX_DIR, build_csvs, default_idx_dir, provision_idx
 from tools.csvcheck import check_csv, inspect_input
 
@@ -116,16 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     idx_dir = Path(args.idx_dir) if args.idx_dir else default_idx_dir()
-    try:
-        return report(data_dir, idx_dir, args.seed)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-    except OSError as err:  # anything not foreseen still ends in one line, not a traceback
-        print(f"error: {err.filename or data_dir}: {err.strerror or err}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 2
+    return oneline.run(lambda: report(data_dir, idx_dir, args.seed), DataError, data_dir)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from fmnist.data import DataError, array_sha256, atomic_write, default_data_dir, load_test
+from tools import oneline
 from tools.provenance import data_provenance, sha256_file
 
 MANIFEST_NAME = "deliverables.json"
@@ -213,16 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None,
                         help="the data folder (default: ROOT/$FMNIST_DATA_DIR or ROOT/data)")
     args = parser.parse_args(argv)
-    try:
-        path = write_manifest(args.root, make_manifest(args.root, args.data_dir))
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"error: {err.filename or args.root}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    print(f"wrote {path}")
-    return 0
+
+    def write() -> int:
+        print(f"wrote {write_manifest(args.root, make_manifest(args.root, args.data_dir))}")
+        return 0
+
+    return oneline.run(write, DataError, args.root)
 
 
 if __name__ == "__main__":

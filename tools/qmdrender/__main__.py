@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from tools import oneline
+
 from .convert import check_overwrite, ipynb_to_qmd, qmd_to_ipynb, record_sync
 from .errors import RenderError
 from .fileio import atomic_write
@@ -63,21 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if threading.current_thread() is threading.main_thread():  # `kill`, `timeout`: as Ctrl-C
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
+
+    def act() -> int:
         if args.to == "pdf":
             render(args.qmd, args.output, args.build_dir)
         else:
             print(f"wrote {convert(args.qmd, args.to, args.output)}", file=sys.stderr)
-    except RenderError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"error: {os_error_line(err)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+        return 0
+
+    return oneline.run(act, RenderError, args.qmd, code=1, os_line=os_error_line)
 
 
 if __name__ == "__main__":
