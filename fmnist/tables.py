@@ -120,7 +120,7 @@ def activation_table(results) -> str:
     for act, part in st.groupby("activation", sort=False):
         cells = {r["lr"]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged")
                  for _, r in part.iterrows()}
-        rows.append([act] + [cells.get(lr, "") for lr in rates])
+        rows.append([act] + [cells.get(lr, "—") for lr in rates])  # —: not run
     return md_table(pd.DataFrame(rows, columns=["activation"] + [f"lr {num(lr)}" for lr in rates]),
                     ["l"] + ["r"] * len(rates))
 

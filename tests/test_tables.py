@@ -103,9 +103,9 @@ def test_activation_table_each_activation_at_each_rate():
     table = lines(T.activation_table(make_results()))
     assert table[0] == "| activation | lr 0.03 | lr 0.1 | lr 0.3 | lr 3 |"
     assert re.fullmatch(r"\|:-+\|-+:\|-+:\|-+:\|-+:\|", table[1])
-    assert table[2] == "| relu | 86.0 ± 0.1% | 87.0 ± 0.1% |  |  |"
-    assert table[3] == "| tanh |  | 86.8 ± 0.1% |  |  |"
-    assert table[4] == "| sigmoid |  |  | 84.0 ± 0.1% | diverged |"
+    assert table[2] == "| relu | 86.0 ± 0.1% | 87.0 ± 0.1% | — | — |"
+    assert table[3] == "| tanh | — | 86.8 ± 0.1% | — | — |"
+    assert table[4] == "| sigmoid | — | — | 84.0 ± 0.1% | diverged |"
     assert len(table) == 5
 
 
