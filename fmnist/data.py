@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import os
 import re
 import tempfile
@@ -22,7 +21,6 @@ N_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-PROVENANCE = "provenance.json"  # written by the build (tools/build.py) beside the CSV files
 
 _INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _DIGITS_AND_COMMAS = b"0123456789+-, \t\r\n"
@@ -168,24 +166,6 @@ def array_sha256(M: np.ndarray) -> str:
     (header or not, CRLF, spaces), unlike a checksum of the file's bytes."""
     M = np.ascontiguousarray(M, dtype=np.uint8)
     return hashlib.sha256(f"{M.shape}".encode() + M.tobytes()).hexdigest()
-
-
-# `make data`'s seed-0 build from Debian's dataset-fashion-mnist, even without provenance.json
-KNOWN_BUILDS = {"b92fe7eb8b32f1e27aab63f541ca12217a3041e064d13fa436bf8f5782d14f5c",
-                "d1ffabe774458977b3d03e65399028f734b401ea4a2061c8a0146f2f6488ff6f"}
-
-
-def data_origin(data_dir: str | os.PathLike | None = None) -> str:
-    """"built" if train.csv or test.csv holds data the project built (the SHA-256 of its
-    arrays is in provenance.json, or is the seed-0 build's), else "supplied" (the course's)."""
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    built = set(KNOWN_BUILDS)
-    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):
-        record = json.loads((data_dir / PROVENANCE).read_text(encoding="utf-8"))
-        built |= set(record["array_sha256"].values())
-    digests = {array_sha256(np.column_stack(load_train(data_dir / "train.csv")[::-1])),
-               array_sha256(load_test(data_dir / "test.csv"))}
-    return "built" if digests & built else "supplied"
 
 
 def train_val_split(X: np.ndarray, y: np.ndarray, val_fraction: float = 0.1,

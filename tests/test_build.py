@@ -32,6 +32,10 @@ from tools.build import build_csvs, format_rows, read_idx
 from tools.data import ensure_data
 
 
+def origin(data_dir) -> str:
+    """"built" when either file is the project's build (as the report's note decides)."""
+    return "supplied" if provenance.data_provenance(data_dir)["source"] == "supplied" else "built"
+
 def read_csv_matrix(path):
     """A CSV written by the build, parsed independently of fmnist: int matrix (n, k)."""
     return np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
@@ -485,8 +489,6 @@ def test_built_data_resaved_by_pandas_with_a_header_is_still_built(tmp_path, idx
     """Issue 20 point 6: the record names the parsed arrays, not the bytes of the files."""
     import pandas as pd
 
-    from fmnist.data import data_origin
-
     directory, _, _ = idx_dir
     build_csvs(tmp_path, directory, test_per_class=2)
     for name in ("train.csv", "test.csv"):
@@ -495,13 +497,13 @@ def test_built_data_resaved_by_pandas_with_a_header_is_still_built(tmp_path, idx
     assert (tmp_path / "test.csv").read_text().startswith("0,1,2,")
     p = provenance.data_provenance(tmp_path)
     assert (p["source"], p["train_source"], p["test_source"]) == ("built", "built", "built")
-    assert data_origin(tmp_path) == "built"
+    assert origin(tmp_path) == "built"
     write_test_csv(tmp_path / "test.csv", make_images(1, seed=4)[0])
     assert provenance.data_provenance(tmp_path)["test_source"] == "supplied"
-    assert data_origin(tmp_path) == "built"  # train.csv is still the build's: never "supplied"
+    assert origin(tmp_path) == "built"  # train.csv is still the build's: never "supplied"
     X, y = make_images(2, seed=9)
     write_train_csv(tmp_path / "train.csv", X, y)
-    assert data_origin(tmp_path) == "supplied"
+    assert origin(tmp_path) == "supplied"
 
 
 def test_overlap_is_found_with_file_line_numbers(tmp_path, monkeypatch):
@@ -535,26 +537,21 @@ def test_no_overlap_no_warning(tmp_path):
 
 def test_a_known_build_without_a_record_counts_as_built(tmp_path, monkeypatch):
     """data/ built before records existed: recognised by the arrays of the seed-0 build."""
-    from fmnist import data
-
     X, y = make_images(2)
     write_train_csv(tmp_path / "train.csv", X, y)
     write_test_csv(tmp_path / "test.csv", X[:3])
-    assert data.data_origin(tmp_path) == "supplied"
-    monkeypatch.setattr(data, "KNOWN_BUILDS", {array_sha256(np.column_stack([y, X]))})
-    monkeypatch.setattr(provenance, "KNOWN_BUILDS", data.KNOWN_BUILDS)
+    assert origin(tmp_path) == "supplied"
+    monkeypatch.setattr(provenance, "KNOWN_BUILDS", {array_sha256(np.column_stack([y, X]))})
     p = provenance.data_provenance(tmp_path)
     assert (p["source"], p["train_source"], p["seed"]) == ("mixed", "built", 0)
-    assert data.data_origin(tmp_path) == "built"
+    assert origin(tmp_path) == "built"
 
 
 @requires_real_idx
 def test_the_known_build_is_the_seed_0_build(real_build):
-    from fmnist.data import KNOWN_BUILDS
-
     data_dir, proc = real_build
     assert proc.returncode == 0, proc.stderr
-    assert set(provenance.read_record(data_dir)["array_sha256"].values()) == KNOWN_BUILDS
+    assert set(provenance.read_record(data_dir)["array_sha256"].values()) == provenance.KNOWN_BUILDS
 
 
 def test_a_record_of_an_earlier_version_is_upgraded_to_name_the_arrays(tmp_path, idx_dir):
@@ -567,14 +564,12 @@ def test_a_record_of_an_earlier_version_is_upgraded_to_name_the_arrays(tmp_path,
     record = json.loads((tmp_path / "provenance.json").read_text())
     old = {k: v for k, v in record.items() if k != "array_sha256"}
     (tmp_path / "provenance.json").write_text(json.dumps({**old, "format": 1}))
-    from fmnist.data import data_origin
-
-    assert data_origin(tmp_path) == "supplied"  # what fmnist alone can tell from it
+    assert origin(tmp_path) == "supplied"  # what the old record alone can tell
     proc = run_data("--data-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert provenance.read_record(tmp_path)["array_sha256"] == record["array_sha256"]
-    assert data_origin(tmp_path) == "built"
+    assert origin(tmp_path) == "built"
     (tmp_path / "test.csv").write_text("\n".join(
         ",".join(row) for row in (line.split(",") for line in
                                   (tmp_path / "test.csv").read_text().splitlines())) + "\r\n")
-    assert data_origin(tmp_path) == "built"
+    assert origin(tmp_path) == "built"
