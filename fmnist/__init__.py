@@ -7,42 +7,30 @@ written from scratch in NumPy.
     >>> model = fmnist.MLP(hidden=256, epochs=10).fit(X_tr, y_tr, X_val, y_val)
     >>> model.score(X_val, y_val)
 
-Names are imported on first use, so `import fmnist` stays light (no matplotlib until a plot).
+`import fmnist` loads NumPy and pandas only; Matplotlib waits for the first plot.
 """
 
-from __future__ import annotations
-
-import importlib
+from fmnist.data import (
+    CLASS_NAMES,
+    DataError,
+    Standardizer,
+    load_test,
+    load_train,
+    one_hot,
+    train_val_split,
+    write_predictions,
+)
+from fmnist.models import MLP, LogisticRegression, load_model
+from fmnist.training import TrainingDiverged
 
 __version__ = "0.1.0"
-
-# public name -> module that defines it
-_EXPORTS = {
-    "CLASS_NAMES": "fmnist.data",
-    "DataError": "fmnist.data",
-    "load_train": "fmnist.data",
-    "load_test": "fmnist.data",
-    "train_val_split": "fmnist.data",
-    "Standardizer": "fmnist.data",
-    "one_hot": "fmnist.data",
-    "LogisticRegression": "fmnist.models",
-    "MLP": "fmnist.models",
-    "load_model": "fmnist.models",
-    "TrainingDiverged": "fmnist.training",
-    "write_predictions": "fmnist.data",
-    "plot_examples": "fmnist.plots",
-}
-
-__all__ = sorted(_EXPORTS)
+__all__ = ["CLASS_NAMES", "DataError", "LogisticRegression", "MLP", "Standardizer",
+           "TrainingDiverged", "load_model", "load_test", "load_train", "one_hot",
+           "plot_examples", "train_val_split", "write_predictions"]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fmnist' has no attribute {name!r}")
+def plot_examples(*args, **kwargs):
+    """`fmnist.plots.plot_examples`, the Part 1 grid (imports Matplotlib on first use)."""
+    from fmnist.plots import plot_examples as plot
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return plot(*args, **kwargs)
