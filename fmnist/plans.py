@@ -278,11 +278,16 @@ def over_seeds(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def finished(row: pd.Series) -> bool:
+    """Every seed of a configuration finished (none diverged), so it has a mean to compare."""
+    return row["diverged"] == 0 and bool(np.isfinite(row["mean"]))
+
+
 def best_config_id(df: pd.DataFrame) -> int:
     """The configuration with the best mean validation accuracy over seeds, among those whose
     seeds all finished (the first listed on a tie)."""
     stats = over_seeds(df)
-    ok = stats[(stats["diverged"] == 0) & stats["mean"].notna()]
+    ok = stats[[finished(r) for _, r in stats.iterrows()]]
     if ok.empty:
         raise RuntimeError(f"no configuration of {df.attrs.get('label')} finished")
     return int(ok.loc[ok["mean"].idxmax(), "config_id"])

@@ -91,7 +91,7 @@ def _result_cells(r) -> list[str]:
                  if r["diverged"] < r["seeds"] else [])
         notes += [f"after {pct(peak)}"] if np.isfinite(peak) else []
         return ["diverged" + (f" ({', '.join(notes)})" if notes else ""), "-", "-", "-"]
-    gap = round(100 * r["train_acc"], 1) - round(100 * r["mean"], 1)
+    gap = V.shown_gap(r)
     return [pm(r["mean"], r["sd"]), pct(r["train_acc"]), f"{gap:.1f}", best_epoch_cell(r)]
 
 

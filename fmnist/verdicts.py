@@ -18,7 +18,7 @@ import pandas as pd
 
 from fmnist.data import CLASS_NAMES, N_CLASSES
 from fmnist.experiments import history
-from fmnist.plans import best_config_id, over_seeds
+from fmnist.plans import best_config_id, finished, over_seeds
 
 # --------------------------------------------------------------------------- the noise rule
 
@@ -63,11 +63,6 @@ def compare(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
 def shown_gap(row: pd.Series) -> float:
     """Training minus validation accuracy in points, from the values as tables show them."""
     return round(100 * row["train_acc"], 1) - round(100 * row["mean"], 1)
-
-
-def finished(row: pd.Series) -> bool:
-    """Every seed of a configuration finished (none diverged), so it has a mean to compare."""
-    return row["diverged"] == 0 and bool(np.isfinite(row["mean"]))
 
 
 # --------------------------------------------------------------------------- one factor
