@@ -96,8 +96,8 @@ def fmnist_imports(path: Path, package_modules: set[str]) -> set[str]:
 
 
 def import_graph(folder: Path = PACKAGE) -> dict[str, set[str]]:
-    """module -> the package modules it imports (the package's __init__ aside: it imports
-    lazily by name; __main__ is the command line, on top)."""
+    """module -> the package modules it imports (the package's __init__ aside: it only
+    re-exports the public names; __main__ is the command line, on top)."""
     paths = {p.stem: p for p in folder.glob("*.py") if p.stem != "__init__"}
     return {name: fmnist_imports(path, set(paths)) - {name} for name, path in paths.items()}
 
