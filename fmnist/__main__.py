@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from fmnist.data import DataError, default_data_dir
-from fmnist.plans import mark_quick, quick_enabled
+from fmnist.plans import quick_enabled
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,9 +158,8 @@ def train_arguments(parser) -> None:
     _data_dir_option(parser)
     parser.add_argument("--out", metavar="FILE", type=Path, default=None,
                         help="write test predictions here, one class per line (default: none)")
-    parser.add_argument("--save", metavar="NPZ", type=Path, default=None,
-                        help="save the trained model: weights, settings, scaler, history "
-                             "(default: none)")
+    parser.add_argument("--save", metavar="NPZ", type=Path, default=None, help="save the "
+                        "trained model: weights, settings, scaler, history (default: none)")
 
 
 def build_model(args: argparse.Namespace):
@@ -189,6 +188,7 @@ def build_model(args: argparse.Namespace):
 def train(args) -> int:
     """Train one model on train.csv's training part, report each epoch, optionally predict."""
     from fmnist.data import load_test, load_train, train_val_split, write_predictions
+    from fmnist.experiments import mark_quick
     from fmnist.training import format_record
 
     model = build_model(args)

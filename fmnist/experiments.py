@@ -3,6 +3,7 @@
 
     ctx = Context.create()           quick mode, plan, data and cache folders
     results = run_all(ctx)           every sweep, the final searches, the ablation, the finals
+                                     and their refits on all labelled rows (the submitted models)
     write_deliverables(results)      lr_pred.csv, NN_pred.csv, models/logreg.npz, models/nn.npz
 """
 
@@ -17,11 +18,24 @@ import pandas as pd
 from fmnist import plans
 from fmnist.data import DataError, atomic_write, load_test, load_train, write_predictions
 from fmnist.models import load_model
-from fmnist.plans import Context, best_config_id, mark_quick, over_seeds
+from fmnist.plans import Context, best_config_id
 from fmnist.runner import history, read_entry, run_sweep, stop_on_signals, workers
+from fmnist.verdicts import smallest_tied
 
 PREDICTION_FILES = {"logreg": "lr_pred.csv", "nn": "NN_pred.csv"}  # names set by the exercise
 MODEL_FILES = {"logreg": "models/logreg.npz", "nn": "models/nn.npz"}
+QUICK_NOTE = ("made in quick mode (FMNIST_QUICK=1: small subsets, few epochs); not a real "
+              "result. A full run (`make report` without FMNIST_QUICK) replaces it.\n")
+
+
+def mark_quick(path, quick: bool) -> None:
+    """Make `F.quick` exist exactly when the output F was made in quick mode (for `make
+    submission` to refuse)."""
+    if quick:
+        with atomic_write(f"{path}.quick", "w") as f:
+            f.write(QUICK_NOTE)
+    else:
+        Path(f"{path}.quick").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------- the report's
@@ -41,14 +55,18 @@ def sweep(ctx: Context, kind: str, configs: list[dict], label: str, *, search: b
 
 @dataclass
 class BestModel:
-    """A chosen configuration trained on the whole training part with every seed; seed 0's
-    model, kept at its best validation epoch, is the submitted one."""
+    """A chosen configuration trained on the whole training part with every seed (seed 0's
+    model, kept at its best validation epoch, is the one the report examines), then refitted
+    with seed 0 on the training and validation parts together for the mean kept epoch count
+    over seeds: the submitted model, which no validation image can judge any more."""
 
     kind: str
     config: dict              # without random_state
     runs: pd.DataFrame        # one row per seed
-    model: Any                # seed 0's fitted model
+    model: Any                # seed 0's fitted model (training part only)
     history: pd.DataFrame     # seed 0's per-epoch history
+    refit: pd.Series          # the submitted model's run: its config, key, summary
+    submitted: Any            # the submitted model (training and validation parts)
 
     seed0 = property(lambda self: self.runs[self.runs["random_state"] == 0].iloc[0])
     val_acc = property(lambda self: float(self.seed0["val_acc"]))
@@ -66,6 +84,7 @@ class Results:
     nn_grid: pd.DataFrame                  # the two-way grid (hidden x dropout)
     nn_search: pd.DataFrame                # the final network's search (search subset)
     nn_ablation: pd.DataFrame              # the chosen recipe minus one aid at a time
+    nn_finals: pd.DataFrame                # its dropout rates on the whole training part
     best: dict[str, BestModel] = field(default_factory=dict)
 
 
@@ -77,8 +96,13 @@ def _finals(ctx: Context, kind: str, candidates: dict[str, dict], label: str):
     mine.attrs.update(runs.attrs)
     key = mine.loc[mine["random_state"] == 0, "key"].iloc[0]
     read_entry(ctx.cache, key, need_model=True)
-    model = load_model(ctx.cache / f"{key}.npz")
-    return runs, BestModel(kind, plans.best_config(runs), mine, model, history(runs, key))
+    config = plans.best_config(runs)
+    refit = run_sweep(kind, [plans.refit_config(config, mine["best_epoch"].mean())],
+                      ctx.spec(search=False, refit=True), ctx.cache, keep_models=True,
+                      label=f"{label} refit", quick=ctx.quick, progress=ctx.progress).iloc[0]
+    return runs, BestModel(kind, config, mine, load_model(ctx.cache / f"{key}.npz"),
+                           history(runs, key), refit,
+                           load_model(ctx.cache / f"{refit['key']}.npz"))
 
 
 def _sweeps(ctx: Context, kind: str, per_factor: dict[str, list[dict]], base: dict,
@@ -106,15 +130,16 @@ def run_all(ctx: Context) -> Results:
     logreg_finals, best_logreg = _finals(
         ctx, "logreg", plans.variants(plans.best_config(lr_runs), p.logreg_final), "logreg final")
     search = sweep(ctx, "nn", plans.nn_search(p), "nn final search", base=p.nn_final_base)
-    chosen = plans.best_config(search)
-    ablation = plans.variants(chosen, {"final": {}, **p.nn_ablation})
+    n_val = len(ctx.spec(search=True).load()[0][1])
+    chosen = search.attrs["configs"][smallest_tied(search, n_val)]
+    ablation = plans.variants(chosen, {"final": {}, **p.nn_ablation})  # explains, not chooses
     nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=chosen)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
-    best = max((search, nn_ablation),  # the best mean: a variant may beat the searched recipe
-               key=lambda df: over_seeds(df)["mean"][best_config_id(df)])
-    _, best_nn = _finals(ctx, "nn", {"final": plans.best_config(best)}, "nn final")
+    # the search subset overfits sooner than the whole training part: choose dropout again
+    finals = {d: {**chosen, "dropout": d} for d in p.nn_final_search["dropout"]}
+    nn_finals, best_nn = _finals(ctx, "nn", finals, "nn final")
     return Results(ctx, logreg, logreg_finals, nn, nn.pop("grid"), search, nn_ablation,
-                   {"logreg": best_logreg, "nn": best_nn})
+                   nn_finals, {"logreg": best_logreg, "nn": best_nn})
 
 
 # ------------------------------------------------------------------------------- the files
@@ -127,9 +152,9 @@ def write_deliverables(results: Results, out=".") -> dict[str, Path]:
     for kind, best in results.best.items():
         written[f"{kind}_model"] = model_path = Path(out) / MODEL_FILES[kind]
         with atomic_write(model_path, "wb") as f:
-            f.write((results.ctx.cache / f"{best.seed0['key']}.npz").read_bytes())
+            f.write((results.ctx.cache / f"{best.refit['key']}.npz").read_bytes())
         written[kind] = write_predictions(Path(out) / PREDICTION_FILES[kind],
-                                          best.model.predict(X_test))
+                                          best.submitted.predict(X_test))
         for path in (model_path, written[kind]):
             mark_quick(path, results.ctx.quick)
     return written

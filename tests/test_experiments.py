@@ -18,6 +18,7 @@ import pytest
 from fmnist import experiments as E
 from fmnist import plans
 from fmnist import runner as R
+from fmnist.data import Standardizer
 from fmnist.models import MLP, MODELS, LogisticRegression, load_model
 from fmnist.plans import DataSpec, best_config_id, over_seeds, summary
 from fmnist.runner import run_sweep
@@ -420,7 +421,7 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
         assert lines[-1] == "" and len(lines) == len(X_test) + 1
         assert all(ln in {str(c) for c in range(10)} for ln in lines[:-1])
         np.testing.assert_array_equal(read_predictions(out / name),
-                                      results.best[kind].model.predict(X_test))
+                                      results.best[kind].submitted.predict(X_test))
         assert "quick mode" in (out / f"{name}.quick").read_text()
     for name in E.MODEL_FILES.values():
         assert (out / name).exists() and (out / f"{name}.quick").exists()
@@ -434,6 +435,17 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
         assert best.best_epoch == best.model.best_epoch_ and len(best.history) >= best.best_epoch
         if finals is not None:
             assert best.config == plans.best_config(finals)
+        # submitted: the chosen configuration refitted with seed 0 on the training and the
+        # validation part together, for the mean kept epoch count over seeds
+        epochs = max(1, round(best.runs["best_epoch"].mean()))
+        assert best.refit["random_state"] == 0 and best.refit["epochs"] == epochs
+        assert best.refit["epochs_run"] == epochs and not best.refit["restore_best"]
+        assert best.submitted.get_params().items() >= {
+            **best.config, "epochs": epochs, "patience": None, "restore_best": False,
+            "random_state": 0}.items()
+        (X_tr, X_val, _, _), _ = ctx.spec(search=False).load()
+        assert best.submitted.scaler_.mean_ == pytest.approx(
+            Standardizer().fit(np.concatenate([X_tr, X_val])).mean_)
     assert set(results.logreg) == set(ctx.plan.logreg_factors)
     assert set(results.nn) == {*ctx.plan.nn_factors, "activation"}
     assert results.nn_ablation["variant"].iloc[0] == "final"
