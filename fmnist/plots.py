@@ -12,14 +12,12 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, atomic_write
-from fmnist.tables import num
-from fmnist.verdicts import confusion_matrix, per_class_accuracy
+from fmnist.plans import finished
+from fmnist.verdicts import confusion_matrix
 
 WIDE = 6.0  # inches: a full-width figure; savefig pads 0.1 in each side, the text is 6.3 wide
 FONT = 8  # points: ticks, labels, legends and notes; 7 is the least a printed page allows
-OFF_SCALE = 10.0  # points: a sweep panel's y-axis stops this far below its best mean
-BOTTOM_MARKS = {"x": "diverged", "v": f"over {OFF_SCALE:g} points below the best"}
-MARKERS, HATCHES = "osD^v<>", ("", "///", "...", "xx")  # series apart in grey-scale print too
+MARKERS = "osD^v<>"  # series apart in grey-scale print too
 STYLE = {key: FONT for key in ("font.size", "axes.labelsize", "axes.titlesize", "xtick.labelsize",
                                "ytick.labelsize", "legend.fontsize", "figure.titlesize")}
 
@@ -128,110 +126,28 @@ def plot_history(history, title: str | None = None, path=None):
     return _save(fig, path)
 
 
-def _positions(values) -> tuple[dict, list[str], bool]:
-    """(value -> x, labels, log) of a factor: log10 for positive numbers spanning a factor 16
-    or more (10 beside a 0, drawn one decade left of the smallest: log 0 does not exist), the
-    values themselves for other numbers, evenly spaced categories otherwise."""
-    vals = list(dict.fromkeys(values))
-    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in vals):
-        return {v: i for i, v in enumerate(vals)}, [str(v) for v in vals], False
-    pos = [v for v in vals if v > 0]
-    if len(pos) >= 2 and max(pos) / min(pos) >= (10 if len(pos) < len(vals) else 16):
-        lo = np.log10(min(pos))
-        where = {v: (np.log10(v) if v > 0 else lo - 1) for v in vals}
-        return where, [num(v) for v in vals], True
-    return {v: float(v) for v in vals}, [num(v) for v in vals], False
-
-
 @at_print_size
-def plot_factor(stats, factor: str, ax=None, hue: str | None = None, x_label: str | None = None,
-                baseline=None, hue_label: str | None = None, path=None):
-    """Mean validation accuracy (%) ± one sd over seeds against one factor (`_positions`);
-    `stats`: `over_seeds` rows (columns factor, mean, sd, diverged[, hue]). The y-axis shows
-    the settings within OFF_SCALE points of the best, lower ones are a ▼ at its bottom edge,
-    diverged ones an x; `baseline` is dotted. Alone (no `ax`), the legend is at the right."""
-    standalone = ax is None
-    fig, ax = (plt.subplots(figsize=(4.2, 2.6), layout="constrained") if standalone
-               else (ax.figure, ax))
-    where, labels, logx = _positions(stats[factor].tolist())
-    categorical = not all(isinstance(v, (int, float, np.number)) for v in where)
-    groups = stats.groupby(hue, sort=False) if hue else [(None, stats)]
-    n_groups = stats[hue].nunique() if hue else 1
-    floor = 100 * stats.loc[stats["diverged"] == 0, "mean"].max() - OFF_SCALE
-    marks = []  # (marker, x, colour): settings drawn at the bottom edge, not on the axis
-    for i, (key, part) in enumerate(groups):
-        ok = part[part["diverged"] == 0]
-        # rows come in the order the settings were first trained, not in x order
-        ok = ok.iloc[np.argsort([where[v] for v in ok[factor]], kind="stable")]
-        low, shown = ok[100 * ok["mean"] < floor], ok[100 * ok["mean"] >= floor]
-        shift = (i - (n_groups - 1) / 2) * 0.08 if categorical else 0.0
-        bars = ax.errorbar(np.array([where[v] for v in shown[factor]]) + shift,
-                           100 * shown["mean"], yerr=100 * shown["sd"].fillna(0), capsize=2,
-                           marker=MARKERS[i], markersize=4, lw=1, ls="none" if categorical else "-",
-                           label=None if hue is None else f"{hue_label or hue} {num(key)}")
-        colour = bars.lines[0].get_color()
-        marks += [("v", where[v] + shift, colour) for v in low[factor]]
-        marks += [("x", where[v] + shift, colour) for v in part[part["diverged"] > 0][factor]]
-    for marker, x, colour in marks:  # y in axes fractions: on the edge whatever the limits
-        ax.plot(x, 0.03, marker, color=colour, transform=ax.get_xaxis_transform(), clip_on=False)
-    for marker in dict.fromkeys(m for m, *_ in marks):
-        ax.plot([], [], marker, color="0.3", label=BOTTOM_MARKS[marker])
-    turn = 45 if len(where) > 4 else 0  # five labels do not fit side by side in a small panel
-    ax.set_xticks(list(where.values()), labels, rotation=turn, ha="right" if turn else "center",
-                  rotation_mode="anchor")
-    if baseline is not None and baseline in where:
-        ax.axvline(where[baseline], color="grey", lw=0.7, ls=":")
-    if categorical:
-        ax.set_xlim(-0.5, len(where) - 0.5)
-    ax.set_xlabel(x_label or factor + (" (log scale)" if logx else ""))
-    ax.set_ylabel("validation accuracy (%)")
+def plot_width_dropout(stats, path=None):
+    """Mean validation accuracy (%) ± one sd over seeds against the hidden size d (log 2, a tick
+    at each size tried), a line and marker per dropout rate; `stats`: `over_seeds` rows of the
+    grid (hidden, dropout, mean, sd, diverged, seeds). A setting with a diverged seed has no
+    mean over all its seeds (`finished`): it is left out of its line."""
+    stats = stats.sort_values("hidden", kind="stable")
+    fig, ax = plt.subplots(figsize=(4.2, 2.6), layout="constrained")
+    for i, (p, part) in enumerate(stats.groupby("dropout", sort=True)):
+        ok = part[[finished(r) for _, r in part.iterrows()]]
+        ax.errorbar(ok["hidden"], 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,
+                    marker=MARKERS[i], markersize=4, lw=1, label=f"dropout {p:g}")
+    sizes = sorted(stats["hidden"].unique())
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [f"{d:g}" for d in sizes])
+    lo, hi = int(stats["seeds"].min()), int(stats["seeds"].max())
+    n = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    ax.set(xlabel="hidden size d", ylabel="validation accuracy (%)",
+           title=f"mean ± sd over {n} seeds per setting")
     ax.grid(alpha=0.3)
-    if standalone:
-        ax.set_title(seeds_note([stats]))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     return _save(fig, path)
-
-
-@at_print_size
-def plot_factors(stats_by_factor: dict, names: dict, baselines: dict, ncols: int = 3,
-                 path=None):
-    """One `plot_factor` panel per factor, each with its own accuracy axis (one panel's collapse
-    would flatten the others), and one legend for the marks at their bottom edges."""
-    rows = -(-len(stats_by_factor) // ncols)
-    fig, axes = plt.subplots(rows, ncols, figsize=(WIDE, 2.1 * rows + 0.45),
-                             layout="constrained", squeeze=False)
-    keys = {}
-    for ax, (factor, stats) in zip(axes.flat, stats_by_factor.items(), strict=False):
-        plot_factor(stats, factor, ax=ax, x_label=names.get(factor, factor),
-                    baseline=baselines.get(factor))
-        handles, labels = ax.get_legend_handles_labels()
-        keys.update(zip(labels, handles, strict=True))
-    for ax in axes.flat[len(stats_by_factor):]:
-        ax.axis("off")
-    for ax in axes[:, 1:].flat:
-        ax.set_ylabel("")
-    if keys:
-        fig.legend(keys.values(), keys.keys(), loc="outside lower center", ncols=len(keys))
-    fig.suptitle(seeds_note(stats_by_factor.values()))
-    return _save(fig, path)
-
-
-def seeds_note(stats_frames) -> str:
-    """'mean ± sd over 3 seeds per setting' from `over_seeds` frames (a range if counts differ)."""
-    counts = sorted({int(c) for st in stats_frames if "seeds" in st for c in st["seeds"]})
-    n = f"{counts[0]}-{counts[-1]} " if len(counts) > 1 else f"{counts[0]} " if counts else ""
-    return f"mean ± sd over {n}seed{'' if counts == [1] else 's'} per setting"
-
-
-def plot_activations(stats, path=None):
-    """Validation accuracy (%) of each activation at its best learning rate (written under
-    it), mean ± sd over seeds; `stats`: `over_seeds` rows (activation, lr, mean, sd, diverged)."""
-    ok = stats[stats["diverged"] == 0]
-    best = ok.loc[ok.groupby("activation", sort=False)["mean"].idxmax()]
-    names = [f"{a}\nlr {num(lr)}" for a, lr in zip(best["activation"], best["lr"], strict=True)]
-    return plot_factor(best.assign(activation=names), "activation",
-                       x_label="activation, at its best learning rate", path=path)
 
 
 ZERO = "·"  # a confusion cell no image fell in (a cell under 0.5% shows "<1")
@@ -259,26 +175,6 @@ def plot_confusion_pair(y_true, predictions: dict, path=None):
         ax.set_title(name)
     axes[0, 0].set_ylabel("true class")
     fig.colorbar(im, ax=axes[0], shrink=0.8, label=f"% of the true class's images ({ZERO} = none)")
-    return _save(fig, path)
-
-
-@at_print_size
-def plot_per_class_accuracy(y_true, predictions: dict, path=None):
-    """Grouped bars from 0 to 100%: per-class accuracy (recall) of each model in `predictions`
-    {name: y_pred}; the legend is above the bars."""
-    if not predictions:
-        raise ValueError("predictions is empty")
-    fig, ax = plt.subplots(figsize=(WIDE, 2.6), layout="constrained")
-    width, ticks = 0.8 / len(predictions), np.arange(N_CLASSES)
-    for i, (name, y_pred) in enumerate(predictions.items()):
-        acc = 100 * per_class_accuracy(y_true, y_pred)
-        ax.bar(ticks + (i - (len(predictions) - 1) / 2) * width, acc, width, label=name,
-               hatch=HATCHES[i], edgecolor="white")
-    ax.set_xticks(ticks, CLASS_NAMES, rotation=30, ha="right", rotation_mode="anchor")
-    ax.set_ylabel("accuracy within class (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncols=len(predictions))
     return _save(fig, path)
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 from fmnist.data import CLASS_NAMES, N_CLASSES
 from fmnist.models import MODELS
 from fmnist.plans import best_config_id, finished, over_seeds
-from fmnist.runner import history
 
 # --------------------------------------------------------------------------- the noise rule
 
@@ -220,16 +219,6 @@ def search_choice(results, n_val: int) -> dict:
 
 def grid_stats(results) -> pd.DataFrame:  # the hidden size x dropout grid, one row a setting
     return over_seeds(results.nn_grid)
-
-
-def dropout_histories(results) -> dict[str, pd.DataFrame]:
-    """Seed 0's curves of the searched recipe with and without dropout (from the ablation)."""
-    df = results.nn_ablation
-    out = {}
-    for variant, label in (("final", "with dropout"), ("no_dropout", "without dropout")):
-        row = df[(df["variant"] == variant) & (df["random_state"] == 0)].iloc[0]
-        out[label] = history(df, row["key"])
-    return out
 
 
 def finals_candidates(runs: pd.DataFrame, n_val: int) -> pd.DataFrame:

@@ -486,7 +486,6 @@ def test_every_verdict_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
         assert np.isfinite(V.seeds_stats(best)["mean"]) and np.isfinite(V.gap_at_kept(best))
         t = V.loss_trend(best.history)
         assert 1 <= t.lowest_epoch <= t.last_epoch and t.end_rise >= 0
-    assert set(V.dropout_histories(res)) == {"with dropout", "without dropout"}
     assert set(V.grid_stats(res)["hidden"]) == set(ctx.plan.nn_grid["hidden"])
     (_, X_val, _, y_val), _ = ctx.spec(search=False).load()
     pred = {"logistic regression": res.best["logreg"].model.predict(X_val),
