@@ -61,16 +61,14 @@ def compare(a: pd.Series, b: pd.Series, n_val: int) -> Comparison:
 
 
 def smallest_tied(df: pd.DataFrame, n_val: int) -> int:
-    """The noise rule's choice among configurations (`config_id`): of those tied with the best
-    mean (every seed finished), the one with the fewest parameters, then the higher mean. A
-    gain within noise does not buy a bigger model."""
+    """The noise rule's choice (`config_id`): of the configurations tied with the best mean,
+    the fewest parameters, then the higher mean; a gain within noise buys no bigger model."""
     st = over_seeds(df)
     ok = st[[finished(r) for _, r in st.iterrows()]]
     top = ok.loc[ok["mean"].idxmax()]
     tied = ok[[r["config_id"] == top["config_id"] or compare(r, top, n_val).tie
                for _, r in ok.iterrows()]]
-    size = [MODELS[df.attrs["kind"]](**df.attrs["configs"][i]).n_params
-            for i in tied["config_id"]]
+    size = [MODELS[df.attrs["kind"]](**df.attrs["configs"][i]).n_params for i in tied.config_id]
     return int(tied.assign(size=size).sort_values(["size", "mean"], ascending=[True, False],
                                                   kind="stable")["config_id"].iloc[0])
 
@@ -205,9 +203,8 @@ def ablation(results, n_val: int) -> pd.DataFrame:
 
 
 def search_choice(results, n_val: int) -> dict:
-    """The final search's candidate with the best mean (`top`), the chosen one
-    (`smallest_tied`), the best other candidate (`runner_up`), and the comparisons of the
-    chosen one with each (`vs_top`, `vs`)."""
+    """The search's best mean (`top`), the chosen (`smallest_tied`) and the best other
+    (`runner_up`) candidate, and the chosen one against each (`vs_top`, `vs`)."""
     st = over_seeds(results.nn_search)
     ok = st[[finished(r) for _, r in st.iterrows()]].sort_values("mean", ascending=False)
     chosen = ok[ok["config_id"] == smallest_tied(results.nn_search, n_val)].iloc[0]

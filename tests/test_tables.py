@@ -122,7 +122,7 @@ def test_ablation_table_change_against_the_recipe():
                         "change (points) |")
     assert table[2] == "| chosen recipe | 88.0 ± 0.1% | 90.0% | 2.0 | 5 of 10 |  |"
     assert table[3].startswith("| without dropout |") and table[3].endswith("| -2.0 (real) |")
-    assert table[4].startswith("| without flips |") and table[4].endswith("| -0.1 (tie) |")
+    assert table[4].startswith("| with flips |") and table[4].endswith("| -0.1 (tie) |")
     assert table[5].startswith("| narrower layer |") and table[5].endswith("| +2.0 (real) |")
     assert table[6] == "| plain GD | diverged | - | - | - |  |"
 
