@@ -1,5 +1,5 @@
 """The report's figures, one function each, returning a Figure at its printed size: narrower
-than the report's text (6.3 in), so printed unscaled with no text under 7 pt, legends and notes
+than the report's text (6.6 in), so printed unscaled with no text under 7 pt, legends and notes
 outside the plotting area, where no curve passes. Written (PNG) only when given a `path`."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, atomic_write
 from fmnist.plans import finished
 from fmnist.verdicts import confusion_matrix
 
-WIDE = 6.0  # inches: a full-width figure; savefig pads 0.1 in each side, the text is 6.3 wide
+WIDE = 6.0  # inches: a full-width figure; savefig pads 0.1 in each side, the text is 6.6 wide
 FONT = 8  # points: ticks, labels, legends and notes; 7 is the least a printed page allows
 MARKERS = "osD^v<>"  # series apart in grey-scale print too
 STYLE = {key: FONT for key in ("font.size", "axes.labelsize", "axes.titlesize", "xtick.labelsize",
@@ -53,7 +53,7 @@ def plot_examples(X, y, per_class: int = 4, random_state: int = 0, path=None):
     `per_class` different random examples; X: raw pixels (n, 784), y: labels (n,)."""
     X, y = np.asarray(X), np.asarray(y)
     rng = np.random.default_rng(random_state)
-    side, left, top = 1.15, 1.35, 0.45  # inches: image, row labels, title
+    side, left, top = 0.42, 0.8, 0.3  # inches: image, row labels, title
     width, height = left + side * per_class + 0.1, top + side * N_CLASSES + 0.1
     fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(width, height), squeeze=False)
     fig.subplots_adjust(left=left / width, right=1 - 0.1 / width, bottom=0.1 / height,
@@ -67,10 +67,8 @@ def plot_examples(X, y, per_class: int = 4, random_state: int = 0, path=None):
             ax.imshow(X[i].reshape(IMAGE_SHAPE), cmap="gray_r", vmin=0, vmax=255,
                       interpolation="nearest")
             ax.set(xticks=[], yticks=[])
-        axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=11,
-                              labelpad=8)
-    fig.suptitle(f"Fashion-MNIST: {per_class} training examples of each class", fontsize=12,
-                 y=1 - 0.12 / height, va="top")
+        axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center", labelpad=4)
+    fig.suptitle(f"{per_class} training examples of each class", y=1 - 0.08 / height, va="top")
     return _save(fig, path)
 
 
@@ -81,7 +79,7 @@ PARTS = {"train": ("-", "training"), "val": ("--", "validation")}
 def plot_curves_pair(histories: dict, path=None):
     """Loss (left) and accuracy (right) by epoch of runs {label: history}: a colour and marker
     per run (one run: a colour per part), training solid, validation dashed; legend on top."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(WIDE, 2.6), layout="constrained")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(WIDE, 2.3), layout="constrained")
     one = len(histories) == 1
     for i, h in enumerate(histories.values()):
         epochs = h["epoch"] if "epoch" in h else np.arange(1, len(h["train_loss"]) + 1)
@@ -133,7 +131,7 @@ def plot_width_dropout(stats, path=None):
     grid (hidden, dropout, mean, sd, diverged, seeds). A setting with a diverged seed has no
     mean over all its seeds (`finished`): it is left out of its line."""
     stats = stats.sort_values("hidden", kind="stable")
-    fig, ax = plt.subplots(figsize=(4.2, 2.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(4.2, 2.3), layout="constrained")
     for i, (p, part) in enumerate(stats.groupby("dropout", sort=True)):
         ok = part[[finished(r) for _, r in part.iterrows()]]
         ax.errorbar(ok["hidden"], 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,
@@ -184,7 +182,7 @@ def plot_weight_templates(W, path=None):
     ink raises that class's score, blue: lowers it); one colour scale for all ten."""
     W = np.asarray(W)
     lim = float(np.abs(W).max()) or 1.0
-    fig, axes = plt.subplots(2, 5, figsize=(WIDE, 2.8), layout="constrained")
+    fig, axes = plt.subplots(2, 5, figsize=(WIDE, 2.5), layout="constrained")
     for k, ax in enumerate(axes.flat):
         im = ax.imshow(W[:, k].reshape(IMAGE_SHAPE), cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_title(CLASS_NAMES[k])
