@@ -23,7 +23,7 @@ The two parts of a run:
         plain  ReLU, plain mini-batch GD, no penalty (benchmark `mlp-epoch-plain`);
         final  the report's final network's training recipe, read from
                `fmnist.plans.FULL_PLAN.nn_final_base` so that it cannot drift from what the
-               report trains: ReLU, dropout, momentum, left-right flips, the plan's L2
+               report trains: ReLU, dropout, momentum, the plan's augmentation and L2
                (benchmark `mlp-epoch-final`); its width is --hidden, as for plain;
   (c) one epoch of `fmnist.LogisticRegression` with the same batch size.
 It prints epoch time / matmul-bound time: 1.0 would mean everything besides the products is

@@ -84,7 +84,7 @@ class Results:
     nn_grid: pd.DataFrame                  # the two-way grid (hidden x dropout)
     nn_search: pd.DataFrame                # the final network's search (search subset)
     nn_ablation: pd.DataFrame              # the chosen recipe minus one aid at a time
-    nn_finals: pd.DataFrame                # its dropout rates on the whole training part
+    nn_finals: pd.DataFrame                # it with no dropout and the search's rates, all images
     best: dict[str, BestModel] = field(default_factory=dict)
 
 
@@ -136,7 +136,7 @@ def run_all(ctx: Context) -> Results:
     nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=chosen)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
     # the search subset overfits sooner than the whole training part: choose dropout again
-    finals = {d: {**chosen, "dropout": d} for d in p.nn_final_search["dropout"]}
+    finals = {d: {**chosen, "dropout": d} for d in (0.0, *p.nn_final_search["dropout"])}
     nn_finals, best_nn = _finals(ctx, "nn", finals, "nn final")
     return Results(ctx, logreg, logreg_finals, nn, nn.pop("grid"), search, nn_ablation,
                    nn_finals, {"logreg": best_logreg, "nn": best_nn})

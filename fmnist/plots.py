@@ -53,7 +53,7 @@ def plot_examples(X, y, per_class: int = 4, random_state: int = 0, path=None):
     `per_class` different random examples; X: raw pixels (n, 784), y: labels (n,)."""
     X, y = np.asarray(X), np.asarray(y)
     rng = np.random.default_rng(random_state)
-    side, left, top = 0.42, 0.8, 0.3  # inches: image, row labels, title
+    side, left, top = 0.42, 0.8, 0.1  # inches: image, row labels, top margin
     width, height = left + side * per_class + 0.1, top + side * N_CLASSES + 0.1
     fig, axes = plt.subplots(N_CLASSES, per_class, figsize=(width, height), squeeze=False)
     fig.subplots_adjust(left=left / width, right=1 - 0.1 / width, bottom=0.1 / height,
@@ -68,7 +68,6 @@ def plot_examples(X, y, per_class: int = 4, random_state: int = 0, path=None):
                       interpolation="nearest")
             ax.set(xticks=[], yticks=[])
         axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center", labelpad=4)
-    fig.suptitle(f"{per_class} training examples of each class", y=1 - 0.08 / height, va="top")
     return _save(fig, path)
 
 
@@ -128,7 +127,7 @@ def plot_history(history, title: str | None = None, path=None):
 def plot_width_dropout(stats, path=None):
     """Mean validation accuracy (%) ± one sd over seeds against the hidden size d (log 2, a tick
     at each size tried), a line and marker per dropout rate; `stats`: `over_seeds` rows of the
-    grid (hidden, dropout, mean, sd, diverged, seeds). A setting with a diverged seed has no
+    grid (hidden, dropout, mean, sd, diverged). A setting with a diverged seed has no
     mean over all its seeds (`finished`): it is left out of its line."""
     stats = stats.sort_values("hidden", kind="stable")
     fig, ax = plt.subplots(figsize=(4.2, 2.3), layout="constrained")
@@ -139,10 +138,7 @@ def plot_width_dropout(stats, path=None):
     sizes = sorted(stats["hidden"].unique())
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [f"{d:g}" for d in sizes])
-    lo, hi = int(stats["seeds"].min()), int(stats["seeds"].max())
-    n = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    ax.set(xlabel="hidden size d", ylabel="validation accuracy (%)",
-           title=f"mean ± sd over {n} seeds per setting")
+    ax.set(xlabel="hidden size d", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     return _save(fig, path)

@@ -126,9 +126,13 @@ def activation_table(results) -> str:
 
 def search_table(results, n_val: int) -> str:
     """The final network's search: each candidate's validation accuracy; the choice in bold."""
-    st = over_seeds(results.nn_search)
-    factors = list(results.ctx.plan.nn_final_search)
-    chosen = V.smallest_tied(results.nn_search, n_val)
+    return candidates_table(results.nn_search, list(results.ctx.plan.nn_final_search),
+                            V.smallest_tied(results.nn_search, n_val))
+
+
+def candidates_table(runs: pd.DataFrame, factors: list[str], chosen: int) -> str:
+    """Candidates told apart by `factors`, their results over seeds; `chosen` in bold."""
+    st = over_seeds(runs)
     rows = []
     for _, r in st.iterrows():
         cells = [num(r[f]) for f in factors] + _result_cells(r)

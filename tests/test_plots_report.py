@@ -341,7 +341,6 @@ def test_width_dropout_one_line_per_rate_in_hidden_order_percent_and_sd():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "dropout 0", "dropout 0.2", "dropout 0.5"]
     assert ax.get_xlabel() == "hidden size d" and ax.get_ylabel() == "validation accuracy (%)"
-    assert ax.get_title() == "mean ± sd over 3 seeds per setting"
     fig.canvas.draw()
     assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # outside
 
@@ -367,10 +366,9 @@ def test_width_dropout_leaves_out_a_setting_with_a_diverged_seed():
     np.testing.assert_array_equal(x[0.5], [32, 128, 512])
 
 
-def test_width_dropout_title_gives_a_range_when_the_seed_counts_differ(tmp_path):
+def test_width_dropout_writes_its_png(tmp_path):
     path = tmp_path / "grid.png"
-    ax = plot_width_dropout(grid_stats().assign(seeds=[2] + [3] * 11), path=path).axes[0]
-    assert ax.get_title() == "mean ± sd over 2-3 seeds per setting"
+    plot_width_dropout(grid_stats(), path=path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
