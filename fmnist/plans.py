@@ -117,11 +117,6 @@ QUICK_PLAN = Plan(
 )
 
 
-def plan(quick: bool) -> Plan:
-    """The configurations of quick or full mode."""
-    return QUICK_PLAN if quick else FULL_PLAN
-
-
 def quick_enabled(quick: bool | None = None) -> bool:
     """`quick` if given, else whether FMNIST_QUICK is set to a true value (1, true, yes...)."""
     text = os.environ.get("FMNIST_QUICK", "").strip().lower()
@@ -145,7 +140,8 @@ class Context:
         quick = quick_enabled(quick)
         root = Path(os.environ.get("FMNIST_CACHE_DIR") or ".cache")
         cache = Path(cache) if cache else root / ("experiments-quick" if quick else "experiments")
-        return cls(quick, plan(quick), Path(data_dir or default_data_dir()), cache, progress)
+        plan = QUICK_PLAN if quick else FULL_PLAN
+        return cls(quick, plan, Path(data_dir or default_data_dir()), cache, progress)
 
     def spec(self, search: bool, refit: bool = False) -> DataSpec:
         """The arrays of a run: the search subset (`search`), the whole training part, or
@@ -191,10 +187,11 @@ def variants(chosen: dict, overrides: dict[str, dict]) -> dict[str, dict]:
 
 
 def refit_config(config: dict, kept_epochs: float) -> dict:
-    """The chosen configuration for the refit: seed 0, for `kept_epochs` (the mean kept epoch
-    over seeds, rounded; a cosine schedule spans them), nothing to validate or keep."""
-    return {**config, "epochs": max(1, round(kept_epochs)), "patience": None,
-            "restore_best": False, "random_state": 0}
+    """The refit of `config`: seed 0, nothing to validate; a cosine schedule runs whole (its
+    steps depend on its length), a constant step for `kept_epochs` (mean kept epoch, rounded)."""
+    epochs = config["epochs"] if config.get("lr_schedule") == "cosine" else round(kept_epochs)
+    return {**config, "epochs": max(1, epochs), "patience": None, "restore_best": False,
+            "random_state": 0}
 
 
 @dataclass(frozen=True)
