@@ -16,16 +16,8 @@ from conftest import (
     write_train_csv,
 )
 
-from fmnist import data
-from fmnist.data import (
-    CLASS_NAMES,
-    DataError,
-    Standardizer,
-    load_test,
-    load_train,
-    one_hot,
-    train_val_split,
-)
+from fmnist import CLASS_NAMES, DataError, Standardizer, data, one_hot
+from fmnist.data import load_test, load_train, train_val_split
 from tools import csvcheck
 
 
