@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from fmnist import plans
-from fmnist.data import DataError, atomic_write, load_test, load_train, write_predictions
+from fmnist.data import DataError, atomic_write, load_test, write_predictions
 from fmnist.models import load_model
 from fmnist.plans import Context, best_config_id
 from fmnist.runner import history, read_entry, run_sweep, stop_on_signals, workers
@@ -130,8 +130,7 @@ def run_all(ctx: Context) -> Results:
     logreg_finals, best_logreg = _finals(
         ctx, "logreg", plans.variants(plans.best_config(lr_runs), p.logreg_final), "logreg final")
     search = sweep(ctx, "nn", plans.nn_search(p), "nn final search", base=p.nn_final_base)
-    n_val = len(ctx.spec(search=True).load()[0][1])
-    chosen = search.attrs["configs"][smallest_tied(search, n_val)]
+    chosen = search.attrs["configs"][smallest_tied(search, ctx.n_val)]
     ablation = plans.variants(chosen, {"final": {}, **p.nn_ablation})  # explains, not chooses
     nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=chosen)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
@@ -173,7 +172,3 @@ def remake_predictions(ctx: Context, out=".") -> dict[str, Path]:
         mark_quick(written[kind], Path(f"{model_path}.quick").exists())
     return written
 
-
-def load_train_of(ctx: Context):
-    """The whole train.csv of the context's data folder: X uint8 (n, 784), y int64 (n,)."""
-    return load_train(ctx.data_dir / "train.csv")

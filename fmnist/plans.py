@@ -143,6 +143,8 @@ class Context:
         plan = QUICK_PLAN if quick else FULL_PLAN
         return cls(quick, plan, Path(data_dir or default_data_dir()), cache, progress)
 
+    n_val = property(lambda self: len(self.spec(search=False).load()[0][1]))  # validation images
+
     def spec(self, search: bool, refit: bool = False) -> DataSpec:
         """The arrays of a run: the search subset (`search`), the whole training part, or
         (`refit`) the training and the validation part together."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fmnist.data import CLASS_NAMES, N_CLASSES
+from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES
 from fmnist.models import MODELS
 from fmnist.plans import best_config_id, finished, over_seeds
 
@@ -150,10 +150,6 @@ def factors(frames: dict[str, pd.DataFrame], n_val: int) -> dict[str, Factor]:
     return {f: factor(st, f, n_val) for f, st in stats(frames).items()}
 
 
-def n_val(results) -> int:  # validation images every accuracy is measured on
-    return len(results.ctx.spec(search=False).load()[0][1])
-
-
 # --------------------------------------------------------------------------- the network
 
 
@@ -212,10 +208,6 @@ def search_choice(results, n_val: int) -> dict:
     return {"chosen": chosen, "top": ok.iloc[0], "runner_up": runner,
             "vs_top": compare(chosen, ok.iloc[0], n_val), "vs": compare(chosen, runner, n_val),
             "rows": st}
-
-
-def grid_stats(results) -> pd.DataFrame:  # the hidden size x dropout grid, one row a setting
-    return over_seeds(results.nn_grid)
 
 
 def finals_candidates(runs: pd.DataFrame, n_val: int) -> pd.DataFrame:
@@ -294,6 +286,13 @@ def share_within(C: np.ndarray, classes: list[int]) -> float:
     """Share of all errors whose true and predicted classes are both in `classes`."""
     off = C - np.diag(np.diag(C))
     return float(off[np.ix_(classes, classes)].sum() / off.sum()) if off.sum() else math.nan
+
+
+def facing_share(X: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Share of class k's images closer to their mean than to its mirror: 1 if all face one way."""
+    images = X[y == k].reshape(-1, *IMAGE_SHAPE).astype(np.float32)   # (n_k, 28, 28)
+    mean = images.mean(axis=0)                                       # (28, 28)
+    return float(np.mean((images * mean).sum((1, 2)) > (images * mean[:, ::-1]).sum((1, 2))))
 
 
 def class_index(names) -> list[int]:  # class names -> their indices

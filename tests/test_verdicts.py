@@ -189,10 +189,6 @@ def test_finished_means_no_seed_diverged():
 # --------------------------------------------------------------------------- one factor
 
 
-def test_n_val_is_the_validation_part():
-    assert V.n_val(make_results()) == N_VAL
-
-
 def test_stats_rows_in_order_of_value_activation_left_out():
     res = make_results()
     st = V.stats(res.logreg)
@@ -464,7 +460,7 @@ def test_every_verdict_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
     ctx = E.Context.create(quick=True, data_dir=tmp_path / "data", cache=tmp_path / "cache",
                            progress=False)
     res = E.run_all(ctx)
-    nval = V.n_val(res)
+    nval = ctx.n_val  # the validation part's size
     assert nval == len(ctx.spec(search=False).load()[0][3])
     for model in ("logreg", "nn"):
         frames = getattr(res, model)
@@ -487,7 +483,7 @@ def test_every_verdict_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
         assert np.isfinite(V.seeds_stats(best)["mean"]) and np.isfinite(V.gap_at_kept(best))
         t = V.loss_trend(best.history)
         assert 1 <= t.lowest_epoch <= t.last_epoch and t.end_rise >= 0
-    assert set(V.grid_stats(res)["hidden"]) == set(ctx.plan.nn_grid["hidden"])
+    assert set(V.over_seeds(res.nn_grid)["hidden"]) == set(ctx.plan.nn_grid["hidden"])
     for text in (T.sweep_table(res.logreg, ctx.plan.logreg_base),
                  T.sweep_table(res.nn, ctx.plan.nn_base), T.activation_table(res),
                  T.search_table(res, nval), T.ablation_table(res, nval), T.chosen_table(res)):
@@ -509,3 +505,15 @@ def test_smallest_tied_takes_the_fewest_parameters_among_the_ties():
     same_size = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
                      [spread(0.880), spread(0.881)])  # equal sizes: the higher mean
     assert same_size.attrs["configs"][V.smallest_tied(same_size, N_VAL)]["dropout"] == 0.4
+
+
+def test_facing_share_counts_images_closer_to_the_class_mean_than_to_its_mirror():
+    rng = np.random.default_rng(0)
+    shoe = np.zeros((28, 28))
+    shoe[18:24, 2:20] = 200          # a sole, off-centre: the image is not its own mirror
+    shoe[8:18, 14:20] = 150          # a shaft at one end
+    images = np.clip(shoe + rng.normal(0, 10, (40, 28, 28)), 0, 255)
+    images[30:] = images[30:, :, ::-1]   # a quarter drawn the other way
+    X, y = images.reshape(40, 784).astype(np.uint8), np.zeros(40, dtype=int)
+    assert V.facing_share(X, y, 0) == pytest.approx(0.75)
+    assert V.facing_share(X[:30], y[:30], 0) == 1.0
