@@ -57,8 +57,8 @@ def sweep(ctx: Context, kind: str, configs: list[dict], label: str, *, search: b
 class BestModel:
     """A chosen configuration trained on the whole training part with every seed (seed 0's
     model, kept at its best validation epoch, is the one the report examines), then refitted
-    with seed 0 on the training and validation parts together for the mean kept epoch count
-    over seeds: the submitted model, which no validation image can judge any more."""
+    with seed 0 on the training and validation parts together (`plans.refit_config`): the
+    submitted model, which no validation image can judge any more."""
 
     kind: str
     config: dict              # without random_state
