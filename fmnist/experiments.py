@@ -2,8 +2,8 @@
 (`fmnist.runner`).
 
     ctx = Context.create()           quick mode, plan, data and cache folders
-    results = run_all(ctx)           every sweep, the final searches, the ablation, the finals
-                                     and their refits on all labelled rows (the submitted models)
+    results = run_all(ctx)           every sweep, the final searches, the finals, their refits
+                                     on all labelled rows (the submitted models), the ablation
     write_deliverables(results)      lr_pred.csv, NN_pred.csv, models/logreg.npz, models/nn.npz
 """
 
@@ -83,8 +83,8 @@ class Results:
     nn: dict[str, pd.DataFrame]            # factor -> runs; "activation": activation x lr
     nn_grid: pd.DataFrame                  # the two-way grid (hidden x dropout)
     nn_search: pd.DataFrame                # the final network's search (search subset)
-    nn_ablation: pd.DataFrame              # the chosen recipe minus one aid at a time
-    nn_finals: pd.DataFrame                # it with no dropout and the search's rates, all images
+    nn_ablation: pd.DataFrame              # the final network minus one aid at a time (subset)
+    nn_finals: pd.DataFrame                # the search's choice with no dropout and its rates
     best: dict[str, BestModel] = field(default_factory=dict)
 
 
@@ -131,12 +131,14 @@ def run_all(ctx: Context) -> Results:
         ctx, "logreg", plans.variants(plans.best_config(lr_runs), p.logreg_final), "logreg final")
     search = sweep(ctx, "nn", plans.nn_search(p), "nn final search", base=p.nn_final_base)
     chosen = search.attrs["configs"][smallest_tied(search, ctx.n_val)]
-    ablation = plans.variants(chosen, {"final": {}, **p.nn_ablation})  # explains, not chooses
-    nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=chosen)
-    nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
     # the search subset overfits sooner than the whole training part: choose dropout again
     finals = {d: {**chosen, "dropout": d} for d in (0.0, *p.nn_final_search["dropout"])}
     nn_finals, best_nn = _finals(ctx, "nn", finals, "nn final")
+    # the submitted configuration minus one aid at a time, on the search subset: it explains
+    # the recipe, it does not choose
+    ablation = plans.variants(best_nn.config, {"final": {}, **p.nn_ablation})
+    nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=best_nn.config)
+    nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
     return Results(ctx, logreg, logreg_finals, nn, nn.pop("grid"), search, nn_ablation,
                    nn_finals, {"logreg": best_logreg, "nn": best_nn})
 

@@ -20,7 +20,7 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
          "augment": "augmentation", "epochs": "epochs", "patience": "patience",
          "restore_best": "keep best epoch"}
-VARIANTS = {"final": "chosen recipe", "no_dropout": "without dropout",
+VARIANTS = {"final": "final network", "no_dropout": "without dropout",
             "with_flips": "with flips", "no_momentum_schedule": "plain GD",
             "narrow": "narrower layer"}
 
@@ -143,7 +143,7 @@ def candidates_table(runs: pd.DataFrame, factors: list[str], chosen: int) -> str
 
 
 def ablation_table(results, n_val: int) -> str:
-    """The chosen recipe without one aid at a time, and the change against it."""
+    """The final network without one aid at a time (or with flips), and the change against it."""
     st = V.ablation(results, n_val)
     rows = []
     for v, r in st.iterrows():

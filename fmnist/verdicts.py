@@ -181,7 +181,7 @@ def dropout_by_width(results, n_val: int) -> pd.DataFrame:
 
 
 def ablation(results, n_val: int) -> pd.DataFrame:
-    """Each variant of the ablation against the chosen recipe ("final"): its statistics and
+    """Each variant of the ablation against the final network ("final"): its statistics and
     `diff`, `tie`, `lower`, `higher` by the noise rule (NaN for the recipe itself)."""
     st = over_seeds(results.nn_ablation)
     names = dict(zip(results.nn_ablation["config_id"], results.nn_ablation["variant"],
