@@ -1,7 +1,8 @@
 """The shared page layout (tools/qmdrender/quarto/typst-template.typ) treats figures and tables
 the same whether Quarto wrote them (kinds "quarto-float-fig"/"quarto-float-tbl") or qmdrender
-did (Typst's image/table kinds): figures float, captions are centred, and a table is never
-split from its caption or across pages (issue 19 point 3, issue 17)."""
+did (Typst's image/table kinds): figures and tables stay in the text where they are written (no
+floats), captions are centred, and a table is never split from its caption or across pages
+(issue 19 point 3, issue 17)."""
 
 from __future__ import annotations
 
@@ -66,10 +67,13 @@ def test_a_table_near_the_page_end_moves_whole_with_its_caption(tmp_path, writer
 
 
 @pytest.mark.parametrize("writer", FIGURES)
-def test_figures_float_and_their_captions_are_centred(tmp_path, writer):
-    body = (FIGURES[writer] + "\n\n#context [PLACEMENT #repr(query(figure).first().placement)]\n")
+def test_figures_stay_in_place_and_their_captions_are_centred(tmp_path, writer):
+    body = ("BEFORE\n\n" + FIGURES[writer] + "\n\nAFTER\n\n"
+            "#context [PLACEMENT #repr(query(figure).first().placement)]\n")
     pdf = _compile(tmp_path, body)
-    assert "PLACEMENT auto" in _pages(pdf)[0]
+    page = _pages(pdf)[0]
+    assert "PLACEMENT none" in page
+    assert page.index("BEFORE") < page.index("CAPX") < page.index("AFTER")
     box = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
                          text=True, check=True).stdout
     page_width = float(re.search(r'<page width="([\d.]+)"', box).group(1))
