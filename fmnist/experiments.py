@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fmnist import plans
@@ -79,6 +80,7 @@ class Results:
 
     ctx: Context
     logreg: dict[str, pd.DataFrame]       # factor -> runs, one factor at a time
+    logreg_grid: pd.DataFrame              # the two-way grid (batch size x learning rate)
     logreg_finals: pd.DataFrame            # candidates on the whole training part
     nn: dict[str, pd.DataFrame]            # factor -> runs; "activation": activation x lr
     nn_grid: pd.DataFrame                  # the two-way grid (hidden x dropout)
@@ -86,6 +88,15 @@ class Results:
     nn_ablation: pd.DataFrame              # the final network minus one aid at a time (subset)
     nn_finals: pd.DataFrame                # the search's choice with no dropout and its rates
     best: dict[str, BestModel] = field(default_factory=dict)
+
+
+def agreement(ctx: Context, best: BestModel, X) -> dict[str, float]:
+    """Share of images X on which the submitted refit, and seed 1's model, predict the class
+    seed 0's validated model predicts: a check of the refit that needs no labels."""
+    key = best.runs.loc[best.runs["random_state"] == 1, "key"].iloc[0]
+    reference = best.model.predict(X)
+    return {"refit": float(np.mean(best.submitted.predict(X) == reference)),
+            "seed 1": float(np.mean(load_model(ctx.cache / f"{key}.npz").predict(X) == reference))}
 
 
 def _finals(ctx: Context, kind: str, candidates: dict[str, dict], label: str):
@@ -139,8 +150,8 @@ def run_all(ctx: Context) -> Results:
     ablation = plans.variants(best_nn.config, {"final": {}, **p.nn_ablation})
     nn_ablation = sweep(ctx, "nn", list(ablation.values()), "nn ablation", base=best_nn.config)
     nn_ablation.insert(1, "variant", [list(ablation)[i] for i in nn_ablation["config_id"]])
-    return Results(ctx, logreg, logreg_finals, nn, nn.pop("grid"), search, nn_ablation,
-                   nn_finals, {"logreg": best_logreg, "nn": best_nn})
+    return Results(ctx, logreg, logreg.pop("grid"), logreg_finals, nn, nn.pop("grid"), search,
+                   nn_ablation, nn_finals, {"logreg": best_logreg, "nn": best_nn})
 
 
 # ------------------------------------------------------------------------------- the files

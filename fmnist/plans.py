@@ -1,13 +1,9 @@
 """What the report trains and how it chooses: the configurations of full and quick mode
 (FMNIST_QUICK, read here only; quick outputs are marked), the arrays each run sees, and the
-choice by mean validation accuracy over seeds.
-
-Values are model keyword arguments (`fmnist.models`). Every setting is trained with each seed
-of `seeds` (other initial weights, shuffling and dropout masks, on the same split). Sweeps and
-the final network's search train on a fixed `search_n_train`-image subset of the training part,
-validated on the whole validation part, so that every value can have three seeds within the
-time budget; the chosen models are then trained on the whole training part with every seed,
-and seed 0 of each is the model behind the prediction files.
+choice by mean validation accuracy over seeds. Values are model keyword arguments; every
+setting is trained with each seed of `seeds`. Sweeps and the final network's search train on a
+fixed `search_n_train`-image subset of the training part (three seeds within the time budget),
+validated on the whole validation part; the chosen models train on the whole training part.
 """
 
 from __future__ import annotations
@@ -39,6 +35,7 @@ class Plan:
     search_n_train: int          # training images of the sweeps and the final search
     logreg_base: dict
     logreg_factors: dict         # factor -> values, one at a time around logreg_base
+    logreg_grid: dict            # two factors -> values: a small full grid (interaction)
     logreg_final: dict           # name -> overrides of the best swept configuration
     nn_base: dict
     nn_factors: dict             # factor -> values, one at a time around nn_base
@@ -55,7 +52,7 @@ FULL_PLAN = Plan(
     n_train=None,
     n_val=None,
     search_n_train=8_000,
-    logreg_base=dict(lr=0.01, batch_size=128, epochs=80, patience=12, l2=0.0, l1=0.0,
+    logreg_base=dict(lr=0.01, batch_size=128, epochs=200, patience=12, l2=0.0, l1=0.0,
                      momentum=0.0, lr_schedule="constant", restore_best=True),
     logreg_factors=dict(
         lr=(1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0),
@@ -63,6 +60,7 @@ FULL_PLAN = Plan(
         l2=(0.0, 1e-4, 1e-3, 1e-2, 1e-1),
         l1=(0.0, 1e-4, 1e-3, 1e-2, 1e-1),
     ),
+    logreg_grid=dict(batch_size=(32, 128, 512), lr=(0.003, 0.01, 0.03)),
     logreg_final=dict(
         swept=dict(),
         cosine=dict(epochs=30, lr_schedule="cosine", momentum=0.9, patience=None),
@@ -88,6 +86,7 @@ FULL_PLAN = Plan(
     nn_final_search=dict(hidden=(512, 1024), dropout=(0.2, 0.4), lr=(0.05, 0.1)),
     nn_ablation=dict(
         no_dropout=dict(dropout=0.0),
+        no_momentum=dict(momentum=0.0), constant_step=dict(lr_schedule="constant"),  # one each
         no_momentum_schedule=dict(momentum=0.0, lr_schedule="constant", lr=0.1, patience=8,
                                   epochs=60),
         narrow=dict(hidden=128),
@@ -103,9 +102,9 @@ QUICK_PLAN = Plan(
     search_n_train=1500,
     logreg_base={**FULL_PLAN.logreg_base, "epochs": 3, "patience": 2},
     logreg_factors=dict(lr=(1e-3, 0.1, 100.0), batch_size=(32, 128), l2=(0.0, 1e-2),
-                        l1=(0.0, 1e-3)),
-    logreg_final=dict(swept=dict(), cosine=dict(epochs=3, lr_schedule="cosine",
-                                                momentum=0.9, patience=None)),
+                        l1=(0.0, 1e-3)), logreg_grid=dict(batch_size=(32, 128), lr=(1e-3, 0.1)),
+    logreg_final={**FULL_PLAN.logreg_final, "cosine": {**FULL_PLAN.logreg_final["cosine"],
+                                                       "epochs": 3}},
     nn_base={**FULL_PLAN.nn_base, "hidden": 16, "epochs": 3, "patience": 2},
     nn_factors=dict(hidden=(8, 16), batch_size=(32, 128), lr=(0.03, 0.1), l2=(0.0, 1e-3),
                     l1=(0.0, 1e-4), dropout=(0.0, 0.5)),
@@ -169,13 +168,15 @@ def with_seeds(configs: list[dict], seeds) -> list[dict]:
 
 
 def sweeps(p: Plan) -> dict[str, dict[str, list[dict]]]:
-    """{kind: {factor: configurations}} around each base, the network's with activations (each
-    with its own learning rates) and a two-factor grid."""
+    """{kind: {factor: configurations}} around each base, each with a two-factor grid, the
+    network's with activations (each with its own learning rates)."""
     nn = one_at_a_time(p.nn_base, p.nn_factors)
     nn["activation"] = [{**p.nn_base, "activation": a, "lr": lr}
                         for a, lrs in p.nn_activation_lrs.items() for lr in lrs]
     nn["grid"] = [{**p.nn_base, **g} for g in grid(**p.nn_grid)]
-    return {"logreg": one_at_a_time(p.logreg_base, p.logreg_factors), "nn": nn}
+    logreg = one_at_a_time(p.logreg_base, p.logreg_factors)
+    logreg["grid"] = [{**p.logreg_base, **g} for g in grid(**p.logreg_grid)]
+    return {"logreg": logreg, "nn": nn}
 
 
 def nn_search(p: Plan) -> list[dict]:

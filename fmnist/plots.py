@@ -151,7 +151,7 @@ ZERO = "·"  # a confusion cell no image fell in (a cell under 0.5% shows "<1")
 def plot_confusion_pair(y_true, predictions: dict, path=None):
     """Confusion matrices side by side, one per model {name: y_pred}: cell (i, j) shows the
     percentage of class i's images predicted as j, ZERO if none (as the colour bar says)."""
-    fig, axes = plt.subplots(1, len(predictions), figsize=(WIDE, 3.5), layout="constrained",
+    fig, axes = plt.subplots(1, len(predictions), figsize=(WIDE, 3.2), layout="constrained",
                              squeeze=False)
     for ax, (name, y_pred) in zip(axes[0], predictions.items(), strict=True):
         C = confusion_matrix(y_true, y_pred)
@@ -178,7 +178,7 @@ def plot_weight_templates(W, path=None):
     ink raises that class's score, blue: lowers it); one colour scale for all ten."""
     W = np.asarray(W)
     lim = float(np.abs(W).max()) or 1.0
-    fig, axes = plt.subplots(2, 5, figsize=(WIDE, 2.5), layout="constrained")
+    fig, axes = plt.subplots(2, 5, figsize=(WIDE, 2.3), layout="constrained")
     for k, ax in enumerate(axes.flat):
         im = ax.imshow(W[:, k].reshape(IMAGE_SHAPE), cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_title(CLASS_NAMES[k])

@@ -21,8 +21,9 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "augment": "augmentation", "epochs": "epochs", "patience": "patience",
          "restore_best": "keep best epoch"}
 VARIANTS = {"final": "final network", "no_dropout": "without dropout",
-            "with_flips": "with flips", "no_momentum_schedule": "plain GD",
-            "narrow": "narrower layer"}
+            "no_momentum": "without momentum", "constant_step": "constant step",
+            "no_momentum_schedule": "plain GD", "narrow": "narrower layer",
+            "with_flips": "with flips"}
 
 # --------------------------------------------------------------------------- numbers
 
@@ -111,17 +112,19 @@ def sweep_table(frames: dict[str, pd.DataFrame], base: dict) -> str:
                     ["l", "l", "r", "r", "r", "r"])
 
 
-def activation_table(results) -> str:
-    """Each activation at each learning rate tried: validation accuracy, mean ± sd."""
-    st = over_seeds(results.nn["activation"])
-    rates = sorted(st["lr"].unique())
+def two_way_table(runs: pd.DataFrame, row: str, col: str) -> str:
+    """Validation accuracy (mean ± sd) of each `row` value (table rows) at each `col` value."""
+    st = over_seeds(runs)
+    values = sorted(st[col].unique())
     rows = []
-    for act, part in st.groupby("activation", sort=False):
-        cells = {r["lr"]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged")
+    for name, part in st.groupby(row, sort=False):
+        cells = {r[col]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged")
                  for _, r in part.iterrows()}
-        rows.append([act] + [cells.get(lr, "—") for lr in rates])  # —: not run
-    return md_table(pd.DataFrame(rows, columns=["activation"] + [f"lr {num(lr)}" for lr in rates]),
-                    ["l"] + ["r"] * len(rates))
+        rows.append([num(name)] + [cells.get(x, "—") for x in values])  # —: not run
+    short = {"lr": "lr", "batch_size": "batch"}.get(col, NAMES.get(col, col))
+    return md_table(pd.DataFrame(rows, columns=[NAMES.get(row, row)]
+                                 + [f"{short} {num(x)}" for x in values]),
+                    ["l"] + ["r"] * len(values))
 
 
 def search_table(results, n_val: int) -> str:
@@ -147,8 +150,9 @@ def ablation_table(results, n_val: int) -> str:
     st = V.ablation(results, n_val)
     rows = []
     for v, r in st.iterrows():
+        verdict = "tie" if r["tie"] else "close" if r["close"] else "real"
         change = ("" if pd.isna(r["diff"])  # the recipe itself, or either side diverged
-                  else f"{100 * r['diff']:+.1f} ({'tie' if r['tie'] else 'real'})")
+                  else f"{100 * r['diff']:+.1f} ({verdict})")
         rows.append([VARIANTS.get(v, v), *_result_cells(r), change])
     return md_table(pd.DataFrame(rows, columns=["variant", "validation", "training",
                                                 "gap (points)", "best epoch", "change (points)"]),

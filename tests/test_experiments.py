@@ -447,6 +447,13 @@ def test_quick_pipeline_end_to_end(fits, tmp_path, monkeypatch, capsys):
         (X_tr, X_val, _, _), _ = ctx.spec(search=False).load()
         assert best.submitted.scaler_.mean_ == pytest.approx(
             Standardizer().fit(np.concatenate([X_tr, X_val])).mean_)
+        # the refit's check without labels: agreement with seed 0's model, beside seed 1's
+        seed1 = best.runs.loc[best.runs["random_state"] == 1, "key"].iloc[0]
+        agree = E.agreement(ctx, best, X_test)
+        ref = best.model.predict(X_test)
+        assert agree == {"refit": np.mean(best.submitted.predict(X_test) == ref),
+                         "seed 1": np.mean(load_model(ctx.cache / f"{seed1}.npz")
+                                           .predict(X_test) == ref)}
     assert set(results.logreg) == set(ctx.plan.logreg_factors)
     assert set(results.nn) == {*ctx.plan.nn_factors, "activation"}
     assert results.nn_ablation["variant"].iloc[0] == "final"

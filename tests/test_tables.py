@@ -98,14 +98,22 @@ def test_sweep_table_leaves_the_activation_grid_to_its_own_table():
     assert "| hidden size |" in table and "| activation |" not in table
 
 
-def test_activation_table_each_activation_at_each_rate():
-    table = lines(T.activation_table(make_results()))
+def test_two_way_table_each_activation_at_each_rate():
+    table = lines(T.two_way_table(make_results().nn["activation"], "activation", "lr"))
     assert table[0] == "| activation | lr 0.03 | lr 0.1 | lr 0.3 | lr 3 |"
     assert re.fullmatch(r"\|:-+\|-+:\|-+:\|-+:\|-+:\|", table[1])
     assert table[2] == "| relu | 86.0 ± 0.1% | 87.0 ± 0.1% | — | — |"
     assert table[3] == "| tanh | — | 86.8 ± 0.1% | — | — |"
     assert table[4] == "| sigmoid | — | — | 84.0 ± 0.1% | diverged |"
     assert len(table) == 5
+
+
+def test_two_way_table_batch_size_by_learning_rate():
+    grid = runs("logreg", [dict(batch_size=b, lr=lr) for b in (32, 512) for lr in (0.003, 0.03)],
+                [spread(0.85), spread(0.86), spread(0.80), [NAN] * 3])
+    table = lines(T.two_way_table(grid, "batch_size", "lr"))
+    assert table[0] == "| batch size | lr 0.003 | lr 0.03 |"
+    assert table[2:] == ["| 32 | 85.0 ± 0.1% | 86.0 ± 0.1% |", "| 512 | 80.0 ± 0.1% | diverged |"]
 
 
 def test_search_table_bolds_the_configuration_run_all_chose():

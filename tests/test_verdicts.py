@@ -313,6 +313,12 @@ def test_dropout_by_width_takes_the_best_rate_and_skips_a_width_without_a_baseli
     assert w.loc[512, "dropout"] == 0.2 and bool(w.loc[512, "higher"])
 
 
+def test_a_real_difference_under_one_and_a_half_thresholds_is_close():
+    assert V.Comparison(-0.005, 0.001, 0.004).close and V.Comparison(-0.005, 0.001, 0.004).lower
+    assert not V.Comparison(0.007, 0.001, 0.004).close       # 1.75 thresholds: clear
+    assert not V.Comparison(0.003, 0.001, 0.004).close       # a tie is not a close difference
+
+
 def test_ablation_lower_tie_higher_and_diverged():
     abl = V.ablation(make_results(), N_VAL)
     assert list(abl.index) == ["final", "no_dropout", "with_flips", "narrow",
@@ -322,7 +328,8 @@ def test_ablation_lower_tie_higher_and_diverged():
     assert bool(abl.loc["with_flips", "tie"]) and not abl.loc["with_flips", "lower"]
     assert bool(abl.loc["narrow", "higher"]) and abl.loc["narrow", "diff"] == pytest.approx(0.02)
     for variant in ("final", "no_momentum_schedule"):  # nothing compared: the recipe, diverged
-        assert all(math.isnan(abl.loc[variant, k]) for k in ("diff", "tie", "lower", "higher"))
+        assert all(math.isnan(abl.loc[variant, k])
+                   for k in ("diff", "tie", "lower", "higher", "close"))
     assert abl.loc["no_momentum_schedule", "diverged"] == 3
 
 
@@ -332,15 +339,16 @@ def test_search_choice_is_the_configuration_run_all_keeps_and_a_close_lead_is_a_
     res.nn_search = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4, 0.6)],
                          [spread(0.8774), [0.95, 0.95, NAN], spread(0.8771)])
     c = V.search_choice(res, N_VAL)
-    assert c["chosen"]["dropout"] == 0.2 and c["runner_up"]["dropout"] == 0.6
-    assert c["vs"].tie and c["vs"].diff == pytest.approx(0.0003)
-    assert c["top"]["dropout"] == 0.2 and c["vs_top"].diff == 0
-    assert len(c["rows"]) == 3
+    assert c["chosen"]["dropout"] == 0.2 and c["top"]["dropout"] == 0.2
+    assert c["vs_top"].diff == 0 and len(c["rows"]) == 3
+    res.nn_search = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4, 0.6)],
+                         [spread(0.8774), spread(0.8771), spread(0.850)])
+    c = V.search_choice(res, N_VAL)  # 0.4 ties with the top and is chosen only if smaller: no
+    assert c["chosen"]["dropout"] == 0.2 and c["top"]["dropout"] == 0.2
     res.nn_search = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
                          [spread(0.850), spread(0.880)])
     c = V.search_choice(res, N_VAL)
-    assert c["chosen"]["dropout"] == 0.4 and c["vs"].higher
-    assert c["vs"].diff == pytest.approx(0.03)
+    assert c["chosen"]["dropout"] == 0.4 and c["vs_top"].diff == 0
 
 
 def test_finals_candidates_tie_and_the_kept_one():
@@ -485,7 +493,8 @@ def test_every_verdict_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
         assert 1 <= t.lowest_epoch <= t.last_epoch and t.end_rise >= 0
     assert set(V.over_seeds(res.nn_grid)["hidden"]) == set(ctx.plan.nn_grid["hidden"])
     for text in (T.sweep_table(res.logreg, ctx.plan.logreg_base),
-                 T.sweep_table(res.nn, ctx.plan.nn_base), T.activation_table(res),
+                 T.sweep_table(res.nn, ctx.plan.nn_base),
+                 T.two_way_table(res.nn["activation"], "activation", "lr"),
                  T.search_table(res, nval), T.ablation_table(res, nval), T.chosen_table(res)):
         assert isinstance(text, str) and text.startswith("| ") and "nan" not in text.lower()
 
