@@ -68,6 +68,9 @@ def _project(root: Path, *, quick=False, built=False,
     (root / "tools" / "__init__.py").write_text("\n")
     (root / "tools" / "claims.py").write_text("N = 1\n")
     (root / "tools" / "notes.py").write_text("N = 1\n")  # tooling the report does not need
+    (root / "tests").mkdir()
+    (root / "tests" / "test_gradcheck.py").write_text("N = 1\n")
+    (root / "tests" / "test_data.py").write_text("N = 1\n")  # tests a grader does not need
     (root / "fmnist").mkdir(parents=True)
     (root / "fmnist" / "__init__.py").write_text("\n")
     (root / "fmnist" / "data.py").write_text("N = 1\n")
@@ -118,7 +121,8 @@ def test_a_complete_project_is_packed_with_what_a_grader_needs_and_only_that(tmp
     assert _zip_names(tmp_path) == {
         "report.pdf", "report.qmd", "report.ipynb", "lr_pred.csv", "NN_pred.csv", "README.md",
         "_quarto.yml", "references.bib", "models/logreg.npz", "models/nn.npz",
-        "fmnist/__init__.py", "fmnist/data.py", "tools/__init__.py", "tools/claims.py"}
+        "fmnist/__init__.py", "fmnist/data.py", "tools/__init__.py", "tools/claims.py",
+        "tests/test_gradcheck.py"}
 
 
 def test_submission_packs_id_zip_for_a_pair(tmp_path):

@@ -6,8 +6,9 @@ fmnist/ that git tracks), report.qmd and report.ipynb (converted from report.qmd
 only: the student's own report.ipynb is never written), report.pdf, lr_pred.csv, NN_pred.csv,
 and, each with its reason, README.md (how to run it), _quarto.yml (the authors, how the report
 renders), references.bib (the report's citations), tools/claims.py (the report checks its
-claims with it) and models/logreg.npz, models/nn.npz (so that `python -m fmnist experiments
---from-models` remakes both prediction files byte for byte with the course's data in data/).
+claims with it), models/logreg.npz, models/nn.npz (so that `python -m fmnist experiments
+--from-models` remakes both prediction files byte for byte with the course's data in data/) and
+tests/test_gradcheck.py (the numeric check of every gradient the report describes).
 Never data/, caches, notes or environment files.
 
 Refuses (exit 2, one line per problem) unless:
@@ -52,7 +53,8 @@ REQUIRED = ["report.pdf", "report.qmd", "_quarto.yml", "README.md", *PREDICTION_
 # Packed beside the code when present: the report, its outputs, and what a grader needs to run
 # or render it (see the module docstring for each one's reason).
 PACKED = ["report.qmd", "report.pdf", *PREDICTION_FILES, "README.md", "_quarto.yml",
-          "references.bib", "tools/__init__.py", "tools/claims.py", *MODEL_FILES]
+          "references.bib", "tools/__init__.py", "tools/claims.py", *MODEL_FILES,
+          "tests/test_gradcheck.py"]
 CODE_SUFFIXES = (".py", ".ipynb")  # the kinds of code file the course accepts
 TO_QMD = ".venv/bin/python -m tools.qmdrender --to qmd report.ipynb"
 ID_PATTERN = re.compile(r"[0-9]{5,10}")
