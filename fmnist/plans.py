@@ -85,8 +85,8 @@ FULL_PLAN = Plan(
                        lr_schedule="cosine", augment=None, restore_best=True),
     nn_final_search=dict(hidden=(512, 1024), dropout=(0.2, 0.4), lr=(0.05, 0.1)),
     nn_ablation=dict(
-        no_dropout=dict(dropout=0.0),
-        no_momentum=dict(momentum=0.0), constant_step=dict(lr_schedule="constant"),  # one each
+        no_dropout=dict(dropout=0.0), constant_step=dict(lr_schedule="constant"),
+        no_momentum=dict(momentum=0.0, lr=0.5),  # the same longest step, eta / (1 - beta)
         no_momentum_schedule=dict(momentum=0.0, lr_schedule="constant", lr=0.1, patience=8,
                                   epochs=60),
         narrow=dict(hidden=128),

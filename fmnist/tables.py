@@ -34,12 +34,14 @@ def pct(x: float, digits: int = 1) -> str:
 
 
 def pm(mean: float, sd: float, digits: int = 1) -> str:
-    """Mean ± standard deviation in percent: '86.1 ± 0.2%'."""
+    """Mean ± standard deviation in percent: '86.1 ± 0.2%'; a spread that would show as 0.0
+    gets one more digit ('85.7 ± 0.02%'), since seeds never agree exactly."""
     if mean is None or not np.isfinite(mean):
         return "-"
     if sd is None or not np.isfinite(sd):
         return pct(mean, digits)
-    return f"{100 * mean:.{digits}f} ± {100 * sd:.{digits}f}%"
+    sd_digits = digits + (round(100 * sd, digits) == 0)
+    return f"{100 * mean:.{digits}f} ± {100 * sd:.{sd_digits}f}%"
 
 
 def num(x) -> str:
@@ -117,7 +119,7 @@ def two_way_table(runs: pd.DataFrame, row: str, col: str) -> str:
     st = over_seeds(runs)
     values = sorted(st[col].unique())
     rows = []
-    for name, part in st.groupby(row, sort=False):
+    for name, part in st.groupby(row, sort=pd.api.types.is_numeric_dtype(st[row])):
         cells = {r[col]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged")
                  for _, r in part.iterrows()}
         rows.append([num(name)] + [cells.get(x, "—") for x in values])  # —: not run

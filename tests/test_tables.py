@@ -20,6 +20,7 @@ def test_pct_pts_pm():
     assert T.pts(0.012) == "1.2" and T.pts(-0.012) == "1.2"  # a size, signless
     assert T.pts(0.00123, 2) == "0.12" and T.pts(0.0003, 2) == "0.03"
     assert T.pm(0.8612, 0.0021) == "86.1 ± 0.2%"
+    assert T.pm(0.8571, 0.00018) == "85.7 ± 0.02%" and T.pm(0.8571, 0.0) == "85.7 ± 0.00%"
     assert T.pm(0.8612, NAN) == "86.1%" and T.pm(0.8612, None) == "86.1%"  # one seed: no spread
     assert T.pm(NAN, 0.01) == "-" and T.pm(None, None) == "-"
 
@@ -65,7 +66,7 @@ def test_sweep_table_cells_mean_sd_training_gap_and_best_epoch():
     table = lines(T.sweep_table({"lr": df}, {"lr": 0.1}))
     assert table[2] == "| learning rate | 0.01 | 84.0 ± 1.0% | 87.0% | 3.0 | 5 of 10 |"
     # the gap is the difference of the accuracies as shown: 88.1 - 83.8 = 4.3 (not 4.4)
-    assert table[3] == "|  | 0.1 (base) | 83.8 ± 0.0% | 88.1% | 4.3 | 9 of 10 |"
+    assert table[3] == "|  | 0.1 (base) | 83.8 ± 0.00% | 88.1% | 4.3 | 9 of 10 |"
 
 
 def test_sweep_table_flags_runs_the_epoch_limit_ended():
