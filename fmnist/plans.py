@@ -83,7 +83,7 @@ FULL_PLAN = Plan(
     nn_final_base=dict(hidden=512, activation="relu", dropout=0.3, lr=0.05, batch_size=128,
                        epochs=30, patience=None, l2=0.0, l1=0.0, momentum=0.9,
                        lr_schedule="cosine", augment=None, restore_best=True),
-    nn_final_search=dict(hidden=(512, 1024), dropout=(0.2, 0.4), lr=(0.05, 0.1)),
+    nn_final_search=dict(hidden=(512, 1024), dropout=(0.2, 0.4), lr=(0.03, 0.05, 0.1)),
     nn_ablation=dict(
         no_dropout=dict(dropout=0.0), constant_step=dict(lr_schedule="constant"),
         no_momentum=dict(momentum=0.0, lr=0.5),  # the same longest step, eta / (1 - beta)

@@ -78,7 +78,7 @@ PARTS = {"train": ("-", "training"), "val": ("--", "validation")}
 def plot_curves_pair(histories: dict, path=None):
     """Loss (left) and accuracy (right) by epoch of runs {label: history}: a colour and marker
     per run (one run: a colour per part), training solid, validation dashed; legend on top."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(WIDE, 2.3), layout="constrained")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(WIDE, 2.2), layout="constrained")
     one = len(histories) == 1
     for i, h in enumerate(histories.values()):
         epochs = h["epoch"] if "epoch" in h else np.arange(1, len(h["train_loss"]) + 1)
@@ -130,7 +130,7 @@ def plot_width_dropout(stats, path=None):
     grid (hidden, dropout, mean, sd, diverged). A setting with a diverged seed has no
     mean over all its seeds (`finished`): it is left out of its line."""
     stats = stats.sort_values("hidden", kind="stable")
-    fig, ax = plt.subplots(figsize=(4.2, 2.3), layout="constrained")
+    fig, ax = plt.subplots(figsize=(4.6, 2.4), layout="constrained")
     for i, (p, part) in enumerate(stats.groupby("dropout", sort=True)):
         ok = part[[finished(r) for _, r in part.iterrows()]]
         ax.errorbar(ok["hidden"], 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,
@@ -151,7 +151,7 @@ ZERO = "·"  # a confusion cell no image fell in (a cell under 0.5% shows "<1")
 def plot_confusion_pair(y_true, predictions: dict, path=None):
     """Confusion matrices side by side, one per model {name: y_pred}: cell (i, j) shows the
     percentage of class i's images predicted as j, ZERO if none (as the colour bar says)."""
-    fig, axes = plt.subplots(1, len(predictions), figsize=(WIDE, 3.2), layout="constrained",
+    fig, axes = plt.subplots(1, len(predictions), figsize=(WIDE, 3.0), layout="constrained",
                              squeeze=False)
     for ax, (name, y_pred) in zip(axes[0], predictions.items(), strict=True):
         C = confusion_matrix(y_true, y_pred)

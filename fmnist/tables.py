@@ -7,6 +7,7 @@ two accuracies as shown, so the columns subtract.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -34,14 +35,12 @@ def pct(x: float, digits: int = 1) -> str:
 
 
 def pm(mean: float, sd: float, digits: int = 1) -> str:
-    """Mean ± standard deviation in percent: '86.1 ± 0.2%'; a spread that would show as 0.0
-    gets one more digit ('85.7 ± 0.02%'), since seeds never agree exactly."""
+    """Mean ± standard deviation in percent: '86.1 ± 0.2%'."""
     if mean is None or not np.isfinite(mean):
         return "-"
     if sd is None or not np.isfinite(sd):
         return pct(mean, digits)
-    sd_digits = digits + (round(100 * sd, digits) == 0)
-    return f"{100 * mean:.{digits}f} ± {100 * sd:.{sd_digits}f}%"
+    return f"{100 * mean:.{digits}f} ± {100 * sd:.{digits}f}%"
 
 
 def num(x) -> str:
@@ -80,9 +79,10 @@ def md_table(df: pd.DataFrame, align: list[str] | None = None) -> str:
 
 
 def best_epoch_cell(r) -> str:
-    """'19 of 27': mean best epoch of the mean epochs run; † a seed's best epoch was its last,
-    ‡ the epoch limit (not early stopping) ended a seed within its patience of its best."""
-    flag = " †" if r["at_last_epoch"] else " ‡" if r.get("cut_short", 0) else ""
+    """'19 of 27': mean best epoch of the mean epochs run; † the epoch limit, not early
+    stopping, ended a seed that may still have been improving (its best epoch was its last, or
+    within its patience of it)."""
+    flag = " †" if r["at_last_epoch"] or r.get("cut_short", 0) else ""
     return f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"
 
 
@@ -120,8 +120,9 @@ def two_way_table(runs: pd.DataFrame, row: str, col: str) -> str:
     values = sorted(st[col].unique())
     rows = []
     for name, part in st.groupby(row, sort=pd.api.types.is_numeric_dtype(st[row])):
-        cells = {r[col]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged")
-                 for _, r in part.iterrows()}
+        cells = {r[col]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged" + (
+                     f" ({r['diverged']:.0f} of {r['seeds']:.0f})" if r["diverged"] < r["seeds"]
+                     else "")) for _, r in part.iterrows()}
         rows.append([num(name)] + [cells.get(x, "—") for x in values])  # —: not run
     short = {"lr": "lr", "batch_size": "batch"}.get(col, NAMES.get(col, col))
     return md_table(pd.DataFrame(rows, columns=[NAMES.get(row, row)]
@@ -161,27 +162,30 @@ def ablation_table(results, n_val: int) -> str:
                     ["l", "r", "r", "r", "r", "r"])
 
 
-SETTINGS = {"hidden": "$d$", "activation": "$g$", "lr": "$\\eta$", "lr_schedule": "$\\eta_\\tau$",
-            "momentum": "$\\beta$", "batch_size": "$B$", "epochs": "$E$", "patience": "",
-            "l2": "$\\lambda_2$", "l1": "$\\lambda_1$", "dropout": "$p$", "augment": ""}
+SETTINGS = [  # (row, symbol, how the values of these keys read)
+    ("hidden size", "$d$", "{hidden}"), ("activation", "$g$", "{activation}"),
+    ("learning rate", "$\\eta$", "{lr}"), ("schedule", "$\\eta_\\tau$", "{lr_schedule}"),
+    ("momentum", "$\\beta$", "{momentum}"), ("batch size", "$B$", "{batch_size}"),
+    ("epochs (patience)", "$E$", "{epochs} ({patience})"),
+    ("L2, L1 coefficients", "$\\lambda_2, \\lambda_1$", "{l2}, {l1}"),
+    ("dropout rate", "$p$", "{dropout}"), ("augmentation", "", "{augment}")]
 
 
 def chosen_table(results) -> str:
-    """Both chosen models: every hyper-parameter (with its symbol), the kept epoch, the number
-    of parameters, the validation accuracy over seeds and of seed 0, and the epochs of the
+    """Both chosen models: every hyper-parameter (with its symbol), the number of parameters,
+    the validation accuracy over seeds, seed 0's kept epoch and accuracy, and the epochs of the
     submitted refit on all labelled images."""
     cols = {"logistic regression": results.best["logreg"], "network": results.best["nn"]}
-    rows = []
-    for key, symbol in SETTINGS.items():
-        cells = [num(b.config.get(key)) if key in b.config or key != "hidden" else "-"
-                 for b in cols.values()]
-        rows.append([NAMES.get(key, key), symbol, *cells])
+    keys = re.findall(r"{(\w+)}", " ".join(fmt for _, _, fmt in SETTINGS))
+    values = [{k: num(b.config.get(k)) if k in b.config or k != "hidden" else "-" for k in keys}
+              for b in cols.values()]
+    rows = [[name, symbol, *[fmt.format(**v) for v in values]] for name, symbol, fmt in SETTINGS]
     over = [V.seeds_stats(b) for b in cols.values()]
-    rows += [["kept epoch (seed 0)", "", *[str(b.best_epoch) for b in cols.values()]],
-             ["parameters", "", *[f"{MODELS[b.kind](**b.config).n_params:,}"
+    rows += [["parameters", "", *[f"{MODELS[b.kind](**b.config).n_params:,}"
                                   for b in cols.values()]],
              ["validation, mean ± sd over seeds", "", *[pm(s["mean"], s["sd"]) for s in over]],
-             ["validation, seed 0", "", *[pct(b.val_acc) for b in cols.values()]],
+             ["seed 0: kept epoch, validation", "",
+              *[f"{b.best_epoch}, {pct(b.val_acc)}" for b in cols.values()]],
              ["submitted: refit epochs, all images", "",
               *[str(b.refit["epochs"]) for b in cols.values()]]]
     return md_table(pd.DataFrame(rows, columns=["setting", "symbol", *cols]),

@@ -20,7 +20,6 @@ def test_pct_pts_pm():
     assert T.pts(0.012) == "1.2" and T.pts(-0.012) == "1.2"  # a size, signless
     assert T.pts(0.00123, 2) == "0.12" and T.pts(0.0003, 2) == "0.03"
     assert T.pm(0.8612, 0.0021) == "86.1 ± 0.2%"
-    assert T.pm(0.8571, 0.00018) == "85.7 ± 0.02%" and T.pm(0.8571, 0.0) == "85.7 ± 0.00%"
     assert T.pm(0.8612, NAN) == "86.1%" and T.pm(0.8612, None) == "86.1%"  # one seed: no spread
     assert T.pm(NAN, 0.01) == "-" and T.pm(None, None) == "-"
 
@@ -66,12 +65,12 @@ def test_sweep_table_cells_mean_sd_training_gap_and_best_epoch():
     table = lines(T.sweep_table({"lr": df}, {"lr": 0.1}))
     assert table[2] == "| learning rate | 0.01 | 84.0 ± 1.0% | 87.0% | 3.0 | 5 of 10 |"
     # the gap is the difference of the accuracies as shown: 88.1 - 83.8 = 4.3 (not 4.4)
-    assert table[3] == "|  | 0.1 (base) | 83.8 ± 0.00% | 88.1% | 4.3 | 9 of 10 |"
+    assert table[3] == "|  | 0.1 (base) | 83.8 ± 0.0% | 88.1% | 4.3 | 9 of 10 |"
 
 
 def test_sweep_table_flags_runs_the_epoch_limit_ended():
-    """† a seed's best epoch was its last; ‡ the epoch limit (not early stopping) ended a seed
-    within its patience of its best; † takes precedence."""
+    """† the epoch limit, not early stopping, ended a seed that may still have been improving:
+    its best epoch was its last, or within its patience of it."""
     df = sweep("logreg", "batch_size", [128, 256, 512],
                [spread(0.85), spread(0.84), spread(0.83)])
     df.loc[df["batch_size"] == 256, "cut_short"] = [False, True, True]
@@ -79,7 +78,7 @@ def test_sweep_table_flags_runs_the_epoch_limit_ended():
     df.loc[df["batch_size"] == 512, "at_last_epoch"] = [True, False, False]
     table = lines(T.sweep_table({"batch_size": df}, {}))
     assert table[2].endswith("| 5 of 10 |")
-    assert table[3].endswith("| 5 of 10 ‡ |")
+    assert table[3].endswith("| 5 of 10 † |")
     assert table[4].endswith("| 5 of 10 † |")
     assert "(base)" not in "\n".join(table)
 
@@ -105,16 +104,17 @@ def test_two_way_table_each_activation_at_each_rate():
     assert re.fullmatch(r"\|:-+\|-+:\|-+:\|-+:\|-+:\|", table[1])
     assert table[2] == "| relu | 86.0 ± 0.1% | 87.0 ± 0.1% | — | — |"
     assert table[3] == "| tanh | — | 86.8 ± 0.1% | — | — |"
-    assert table[4] == "| sigmoid | — | — | 84.0 ± 0.1% | diverged |"
+    assert table[4] == "| sigmoid | — | — | 84.0 ± 0.1% | diverged |"  # every seed: no count
     assert len(table) == 5
 
 
 def test_two_way_table_batch_size_by_learning_rate():
-    grid = runs("logreg", [dict(batch_size=b, lr=lr) for b in (32, 512) for lr in (0.003, 0.03)],
-                [spread(0.85), spread(0.86), spread(0.80), [NAN] * 3])
+    grid = runs("logreg", [dict(batch_size=b, lr=lr) for b in (512, 32) for lr in (0.003, 0.03)],
+                [spread(0.80), [NAN] * 3, spread(0.85), [0.86, NAN, NAN]])
     table = lines(T.two_way_table(grid, "batch_size", "lr"))
     assert table[0] == "| batch size | lr 0.003 | lr 0.03 |"
-    assert table[2:] == ["| 32 | 85.0 ± 0.1% | 86.0 ± 0.1% |", "| 512 | 80.0 ± 0.1% | diverged |"]
+    assert table[2:] == ["| 32 | 85.0 ± 0.1% | diverged (2 of 3) |",  # rows sorted by size
+                         "| 512 | 80.0 ± 0.1% | diverged |"]
 
 
 def test_search_table_bolds_the_configuration_run_all_chose():
@@ -139,21 +139,22 @@ def test_ablation_table_change_against_the_recipe():
 def test_chosen_table_every_setting_of_both_models():
     res = make_results()
     res.best["logreg"].config = dict(lr=0.1, batch_size=64, epochs=30, l2=0.0)
-    res.best["nn"].config = {**FINAL, "batch_size": 128, "l2": 1e-4, "augment": "flip"}
+    res.best["nn"].config = {**FINAL, "batch_size": 128, "l2": 1e-4, "augment": "flip",
+                             "patience": 8}
     table = lines(T.chosen_table(res))
     assert table[0] == "| setting | symbol | logistic regression | network |"
     rows = {cells[0]: cells[2:] for cells in
             ([c.strip() for c in r.strip("| ").split(" | ")] for r in table[2:])}
-    assert all(T.NAMES[k] in rows for k in T.SETTINGS)
+    assert all(name in rows for name, _, _ in T.SETTINGS)
     assert rows["hidden size"] == ["-", "512"]
     assert rows["learning rate"] == ["0.1", "0.05"]
-    assert rows["L2 coefficient"] == ["0", "1e-4"]
+    assert rows["epochs (patience)"] == ["30 (none)", "none (8)"]
+    assert rows["L2, L1 coefficients"] == ["0, none", f"1e-4, {T.num(FINAL.get('l1'))}"]
     assert rows["augmentation"] == ["none", "flip"]
-    assert rows["momentum"] == ["none", "none"]  # not set: none
-    assert rows["kept epoch (seed 0)"] == ["5", "5"]
+    assert rows["momentum"] == ["none", T.num(FINAL.get("momentum"))]  # not set: none
     assert rows["parameters"] == ["7,850", f"{784 * 512 + 512 + 512 * 10 + 10:,}"]
     assert rows["validation, mean ± sd over seeds"] == ["85.0 ± 0.1%", "88.0 ± 0.1%"]
-    assert rows["validation, seed 0"] == ["84.9%", "87.9%"]
+    assert rows["seed 0: kept epoch, validation"] == ["5, 84.9%", "5, 87.9%"]
     assert rows["submitted: refit epochs, all images"] == ["5", "5"]
 
 
