@@ -130,7 +130,7 @@ def plot_width_dropout(stats, path=None):
     grid (hidden, dropout, mean, sd, diverged). A setting with a diverged seed has no
     mean over all its seeds (`finished`): it is left out of its line."""
     stats = stats.sort_values("hidden", kind="stable")
-    fig, ax = plt.subplots(figsize=(4.6, 2.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(4.4, 2.3), layout="constrained")
     for i, (p, part) in enumerate(stats.groupby("dropout", sort=True)):
         ok = part[[finished(r) for _, r in part.iterrows()]]
         ax.errorbar(ok["hidden"], 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,

@@ -177,8 +177,9 @@ def chosen_table(results) -> str:
     submitted refit on all labelled images."""
     cols = {"logistic regression": results.best["logreg"], "network": results.best["nn"]}
     keys = re.findall(r"{(\w+)}", " ".join(fmt for _, _, fmt in SETTINGS))
-    values = [{k: num(b.config.get(k)) if k in b.config or k != "hidden" else "-" for k in keys}
-              for b in cols.values()]
+    settings = [{**MODELS[b.kind]().get_params(), **b.config} for b in cols.values()]
+    values = [{k: num(c[k]) if k in c else "—" for k in keys}  # —: the model has none
+              for c in settings]
     rows = [[name, symbol, *[fmt.format(**v) for v in values]] for name, symbol, fmt in SETTINGS]
     over = [V.seeds_stats(b) for b in cols.values()]
     rows += [["parameters", "", *[f"{MODELS[b.kind](**b.config).n_params:,}"

@@ -146,12 +146,13 @@ def test_chosen_table_every_setting_of_both_models():
     rows = {cells[0]: cells[2:] for cells in
             ([c.strip() for c in r.strip("| ").split(" | ")] for r in table[2:])}
     assert all(name in rows for name, _, _ in T.SETTINGS)
-    assert rows["hidden size"] == ["-", "512"]
+    assert rows["hidden size"] == ["—", "512"]  # not a setting of the model
     assert rows["learning rate"] == ["0.1", "0.05"]
-    assert rows["epochs (patience)"] == ["30 (none)", "none (8)"]
-    assert rows["L2, L1 coefficients"] == ["0, none", f"1e-4, {T.num(FINAL.get('l1'))}"]
+    assert rows["epochs (patience)"] == ["30 (none)", "20 (8)"]  # unset: the model's default
+    assert rows["L2, L1 coefficients"] == ["0, 0", "1e-4, 0"]
     assert rows["augmentation"] == ["none", "flip"]
-    assert rows["momentum"] == ["none", T.num(FINAL.get("momentum"))]  # not set: none
+    assert rows["momentum"] == ["0", "0"]
+    assert rows["dropout rate"] == ["—", "0.3"]  # not a setting of logistic regression
     assert rows["parameters"] == ["7,850", f"{784 * 512 + 512 + 512 * 10 + 10:,}"]
     assert rows["validation, mean ± sd over seeds"] == ["85.0 ± 0.1%", "88.0 ± 0.1%"]
     assert rows["seed 0: kept epoch, validation"] == ["5, 84.9%", "5, 87.9%"]
