@@ -81,8 +81,10 @@ def md_table(df: pd.DataFrame, align: list[str] | None = None) -> str:
 def best_epoch_cell(r) -> str:
     """'19 of 27': mean best epoch of the mean epochs run; † the epoch limit, not early
     stopping, ended a seed that may still have been improving (its best epoch was its last, or
-    within its patience of it)."""
-    flag = " †" if r["at_last_epoch"] or r.get("cut_short", 0) else ""
+    within its patience of it). A fixed-length run (no patience, e.g. a cosine schedule that
+    ends near a zero step) is meant to end at its limit: no flag."""
+    stops_early = pd.notna(r.get("patience", 0))
+    flag = " †" if stops_early and (r["at_last_epoch"] or r.get("cut_short", 0)) else ""
     return f"{r['best_epoch']:.0f} of {r['epochs_run']:.0f}{flag}"
 
 
@@ -92,6 +94,7 @@ def _result_cells(r) -> list[str]:
         notes = ([f"{r['diverged']:.0f} of {r['seeds']:.0f} seeds"]
                  if r["diverged"] < r["seeds"] else [])
         notes += [f"after {pct(peak)}"] if np.isfinite(peak) else []
+        notes += [f"the others {pct(r['mean'])}"] if np.isfinite(r["mean"]) else []
         return ["diverged" + (f" ({', '.join(notes)})" if notes else ""), "-", "-", "-"]
     gap = V.shown_gap(r)
     return [pm(r["mean"], r["sd"]), pct(r["train_acc"]), f"{gap:.1f}", best_epoch_cell(r)]
@@ -121,8 +124,8 @@ def two_way_table(runs: pd.DataFrame, row: str, col: str) -> str:
     rows = []
     for name, part in st.groupby(row, sort=pd.api.types.is_numeric_dtype(st[row])):
         cells = {r[col]: (pm(r["mean"], r["sd"]) if V.finished(r) else "diverged" + (
-                     f" ({r['diverged']:.0f} of {r['seeds']:.0f})" if r["diverged"] < r["seeds"]
-                     else "")) for _, r in part.iterrows()}
+                     f" ({r['diverged']:.0f} of {r['seeds']:.0f}; others {pct(r['mean'])})"
+                     if r["diverged"] < r["seeds"] else "")) for _, r in part.iterrows()}
         rows.append([num(name)] + [cells.get(x, "—") for x in values])  # —: not run
     short = {"lr": "lr", "batch_size": "batch"}.get(col, NAMES.get(col, col))
     return md_table(pd.DataFrame(rows, columns=[NAMES.get(row, row)]

@@ -83,14 +83,24 @@ def test_sweep_table_flags_runs_the_epoch_limit_ended():
     assert "(base)" not in "\n".join(table)
 
 
+def test_a_fixed_length_run_is_not_flagged_for_ending_at_its_limit():
+    """A run without early stopping (patience None, e.g. a cosine schedule) is meant to end at
+    its epoch limit: † would say nothing about it."""
+    df = runs("nn", [dict(patience=None), dict(patience=8)], [spread(0.88), spread(0.87)])
+    df["at_last_epoch"] = True
+    table = lines(T.candidates_table(df, ["patience"], chosen=-1))
+    assert table[2].endswith("| 5 of 10 |") and table[3].endswith("| 5 of 10 † |")
+
+
 def test_sweep_table_diverged_settings():
     df = sweep("logreg", "lr", [0.1, 1.0, 10.0, 100.0],
                [spread(0.85), [NAN] * 3, [0.84, NAN, NAN], [0.84, 0.85, NAN]])
     df["peak_before"] = [NAN] * 3 + [0.824] * 3 + [NAN, 0.80, 0.82] + [NAN] * 3
     table = lines(T.sweep_table({"lr": df}, {}))
     assert table[3] == "|  | 1 | diverged (after 82.4%) | - | - | - |"  # every seed: no count
-    assert table[4] == "|  | 10 | diverged (2 of 3 seeds, after 81.0%) | - | - | - |"
-    assert table[5] == "|  | 100 | diverged (1 of 3 seeds) | - | - | - |"
+    assert table[4] == ("|  | 10 | diverged (2 of 3 seeds, after 81.0%, the others 84.0%) "
+                        "| - | - | - |")
+    assert table[5] == "|  | 100 | diverged (1 of 3 seeds, the others 84.5%) | - | - | - |"
 
 
 def test_sweep_table_leaves_the_activation_grid_to_its_own_table():
@@ -113,7 +123,7 @@ def test_two_way_table_batch_size_by_learning_rate():
                 [spread(0.80), [NAN] * 3, spread(0.85), [0.86, NAN, NAN]])
     table = lines(T.two_way_table(grid, "batch_size", "lr"))
     assert table[0] == "| batch size | lr 0.003 | lr 0.03 |"
-    assert table[2:] == ["| 32 | 85.0 ± 0.1% | diverged (2 of 3) |",  # rows sorted by size
+    assert table[2:] == ["| 32 | 85.0 ± 0.1% | diverged (2 of 3; others 86.0%) |",  # sorted
                          "| 512 | 80.0 ± 0.1% | diverged |"]
 
 
@@ -122,7 +132,7 @@ def test_search_table_bolds_the_configuration_run_all_chose():
     assert table[0] == "| dropout rate | validation | training | gap (points) | best epoch |"
     # 0.4 has the higher mean over its finished seeds, but a seed diverged: 0.2 was chosen
     assert table[2] == "| **0.2** | **88.0 ± 0.1%** | **90.0%** | **2.0** | **5 of 10** |"
-    assert table[3] == "| 0.4 | diverged (1 of 3 seeds) | - | - | - |"
+    assert table[3] == "| 0.4 | diverged (1 of 3 seeds, the others 95.0%) | - | - | - |"
 
 
 def test_ablation_table_change_against_the_recipe():
