@@ -63,7 +63,7 @@ FULL_PLAN = Plan(
     logreg_grid=dict(batch_size=(32, 128, 512), lr=(0.003, 0.01, 0.03)),
     logreg_final=dict(
         swept=dict(),
-        cosine=dict(epochs=30, lr_schedule="cosine", momentum=0.9, patience=None),
+        cosine=dict(epochs=30, lr_schedule="cosine", momentum=0.9, patience=None, lr=0.001),
     ),
     nn_base=dict(hidden=128, activation="relu", dropout=0.0, lr=0.1, batch_size=128,
                  epochs=60, patience=8, l2=0.0, l1=0.0, momentum=0.0,
