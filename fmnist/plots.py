@@ -12,7 +12,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from fmnist.data import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, atomic_write
-from fmnist.plans import finished
 from fmnist.verdicts import confusion_matrix
 
 WIDE = 6.0  # inches: a full-width figure; savefig pads 0.1 in each side, the text is 6.6 wide
@@ -120,27 +119,6 @@ def plot_history(history, title: str | None = None, path=None):
                         textcoords="offset points", ha="center", va="bottom")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
-
-
-@at_print_size
-def plot_width_dropout(stats, path=None):
-    """Mean validation accuracy (%) ± one sd over seeds against the hidden size d (log 2, a tick
-    at each size tried), a line and marker per dropout rate; `stats`: `over_seeds` rows of the
-    grid (hidden, dropout, mean, sd, diverged). A setting with a diverged seed has no
-    mean over all its seeds (`finished`): it is left out of its line."""
-    stats = stats.sort_values("hidden", kind="stable")
-    fig, ax = plt.subplots(figsize=(4.4, 2.3), layout="constrained")
-    for i, (p, part) in enumerate(stats.groupby("dropout", sort=True)):
-        ok = part[[finished(r) for _, r in part.iterrows()]]
-        ax.errorbar(ok["hidden"], 100 * ok["mean"], yerr=100 * ok["sd"].fillna(0), capsize=2,
-                    marker=MARKERS[i], markersize=4, lw=1, label=f"dropout {p:g}")
-    sizes = sorted(stats["hidden"].unique())
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(sizes, [f"{d:g}" for d in sizes])
-    ax.set(xlabel="hidden size d", ylabel="validation accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     return _save(fig, path)
 
 

@@ -21,7 +21,7 @@ NAMES = {"hidden": "hidden size", "activation": "activation", "batch_size": "bat
          "dropout": "dropout rate", "momentum": "momentum", "lr_schedule": "schedule",
          "augment": "augmentation", "epochs": "epochs", "patience": "patience",
          "restore_best": "keep best epoch"}
-VARIANTS = {"final": "final network", "no_dropout": "without dropout",
+VARIANTS = {"final": "final recipe (subset)", "no_dropout": "without dropout",
             "no_momentum": "without momentum", "constant_step": "constant step",
             "no_momentum_schedule": "plain GD", "narrow": "narrower layer",
             "with_flips": "with flips"}

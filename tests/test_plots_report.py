@@ -1,4 +1,4 @@
-"""The report's figures: curves, the hidden size x dropout grid over seeds, confusion matrices,
+"""The report's figures: the examples, curves, confusion matrices,
 weight templates; and their layout as printed (text size, labels off the
 curves, axes that show the differences).
 
@@ -21,7 +21,6 @@ from fmnist.plots import (  # noqa: E402
     plot_curves_pair,
     plot_history,
     plot_weight_templates,
-    plot_width_dropout,
 )
 from tools.qmdrender.outputs import TEXT_WIDTH_IN  # noqa: E402
 
@@ -135,24 +134,11 @@ def report_figures():
         "examples": examples,
         "logreg curves": plot_history(h),
         "templates": plot_weight_templates(np.random.default_rng(0).normal(size=(784, 10))),
-        "grid": plot_width_dropout(grid_stats()),
         "confusion": plot_confusion_pair(y_val, pred),
     }
 
 
-def grid_stats(order=(3, 0, 2, 1)):
-    """`over_seeds` rows of a hidden size x dropout grid (0, 0.2, 0.5), sizes in the `order`
-    the runner may give them; dropout 0.5 at d = 2048 has a diverged seed."""
-    sizes = np.array([32, 128, 512, 2048])[list(order)]
-    means = {0.0: [0.84, 0.86, 0.865, 0.866], 0.2: [0.83, 0.865, 0.872, 0.874],
-             0.5: [0.70, 0.86, 0.875, np.nan]}
-    rows = [{"hidden": d, "dropout": p, "mean": m[k], "sd": 0.002 * (k + 1),
-             "diverged": int(np.isnan(m[k])), "seeds": 3}
-            for p, m in means.items() for k, d in zip(order, sizes, strict=True)]
-    return pd.DataFrame(rows)
-
-
-FIGURES = ["examples", "logreg curves", "templates", "grid", "confusion"]
+FIGURES = ["examples", "logreg curves", "templates", "confusion"]
 
 
 @pytest.fixture(scope="module")
@@ -313,65 +299,6 @@ def test_curves_pair_two_runs_one_colour_each_training_solid_validation_dashed()
     assert [h.get_linestyle() for h in handles[2:]] == ["-", "--"]
 
 
-# --------------------------------------------------------------------------- width x dropout
-
-
-def errorbars(ax):
-    """[(x, y, half-height of the error bars)] of each errorbar line of an axes."""
-    out = []
-    for line, _, (bars, *_) in ax.containers:
-        half = [(s[1][1] - s[0][1]) / 2 for s in bars.get_segments()]
-        out.append((np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float),
-                    np.array(half)))
-    return out
-
-
-def test_width_dropout_one_line_per_rate_in_hidden_order_percent_and_sd():
-    st = grid_stats()
-    fig = plot_width_dropout(st)
-    (ax,) = fig.axes
-    lines = errorbars(ax)
-    assert len(lines) == 3  # dropout 0, 0.2, 0.5
-    for (x, y, half), p in zip(lines, (0.0, 0.2, 0.5), strict=True):
-        want = st[st["dropout"] == p].sort_values("hidden").dropna(subset=["mean"])
-        np.testing.assert_array_equal(x, want["hidden"])
-        np.testing.assert_allclose(y, 100 * want["mean"])
-        np.testing.assert_allclose(half, 100 * want["sd"], atol=1e-9)
-    assert len({c.lines[0].get_marker() for c in ax.containers}) == 3  # grey-scale print
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "dropout 0", "dropout 0.2", "dropout 0.5"]
-    assert ax.get_xlabel() == "hidden size d" and ax.get_ylabel() == "validation accuracy (%)"
-    fig.canvas.draw()
-    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # outside
-
-
-def test_width_dropout_log2_axis_ticks_exactly_the_sizes_tried():
-    ax = plot_width_dropout(grid_stats()).axes[0]
-    ax.figure.canvas.draw()
-    assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
-    np.testing.assert_array_equal(ax.get_xticks(), [32, 128, 512, 2048])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["32", "128", "512", "2048"]
-    assert len(ax.xaxis.get_minorticklocs()) == 0
-
-
-def test_width_dropout_leaves_out_a_setting_with_a_diverged_seed():
-    """A NaN mean (every seed diverged) and a mean over the seeds that finished (one diverged)
-    are both left out of their line; the others of that rate stay."""
-    st = grid_stats()
-    st.loc[(st["dropout"] == 0.2) & (st["hidden"] == 32), "diverged"] = 1
-    x = {p: xs for (xs, _, _), p in zip(errorbars(plot_width_dropout(st).axes[0]),
-                                        (0.0, 0.2, 0.5), strict=True)}
-    np.testing.assert_array_equal(x[0.0], [32, 128, 512, 2048])
-    np.testing.assert_array_equal(x[0.2], [128, 512, 2048])
-    np.testing.assert_array_equal(x[0.5], [32, 128, 512])
-
-
-def test_width_dropout_writes_its_png(tmp_path):
-    path = tmp_path / "grid.png"
-    plot_width_dropout(grid_stats(), path=path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 # --------------------------------------------------------------------------- errors
 
 
@@ -437,5 +364,6 @@ def test_removed_figures_are_gone():
     """Figures the report does not draw were removed: the sweep panels (plot_factor(s)), the
     activations, per-class bars, single confusion matrix and misclassified grid."""
     for name in ("plot_sweep", "plot_factor", "plot_factors", "plot_activations",
-                 "plot_per_class_accuracy", "plot_confusion", "plot_misclassified"):
+                 "plot_per_class_accuracy", "plot_confusion", "plot_misclassified",
+                 "plot_width_dropout"):  # the grid is a table (tables.two_way_table)
         assert not hasattr(plots, name)

@@ -139,7 +139,7 @@ def test_ablation_table_change_against_the_recipe():
     table = lines(T.ablation_table(make_results(), N_VAL))
     assert table[0] == ("| variant | validation | training | gap (points) | best epoch | "
                         "change (points) |")
-    assert table[2] == "| final network | 88.0 ± 0.1% | 90.0% | 2.0 | 5 of 10 |  |"
+    assert table[2] == "| final recipe (subset) | 88.0 ± 0.1% | 90.0% | 2.0 | 5 of 10 |  |"
     assert table[3].startswith("| without dropout |") and table[3].endswith("| -2.0 (real) |")
     assert table[4].startswith("| with flips |") and table[4].endswith("| -0.1 (tie) |")
     assert table[5].startswith("| narrower layer |") and table[5].endswith("| +2.0 (real) |")
@@ -178,5 +178,5 @@ def test_tables_show_a_run_with_one_seed_without_a_spread():
 def test_ablation_table_compares_nothing_when_the_recipe_itself_diverged():
     res = make_results(ablation={"final": [NAN] * 3, "no_dropout": spread(0.86)})
     table = lines(T.ablation_table(res, N_VAL))
-    assert table[2] == "| final network | diverged | - | - | - |  |"
+    assert table[2] == "| final recipe (subset) | diverged | - | - | - |  |"
     assert table[3] == "| without dropout | 86.0 ± 0.1% | 88.0% | 2.0 | 5 of 10 |  |"
