@@ -1,7 +1,5 @@
-"""What the results say, as data: the noise rule and the verdicts the report's words rest on.
-
-The report's words are written by hand in `report.qmd`; this module only returns numbers and
-verdicts, against which the report checks each qualitative sentence (`tools.claims`).
+"""What the results say, as data: the noise rule and the verdicts the report's hand-written
+words rest on (`report.qmd` checks each qualitative sentence against them with `tools.claims`).
 
 The noise rule (`compare`): a difference of two mean validation accuracies over seeds counts
 only if it exceeds twice its standard error from the seeds AND one binomial standard error of
@@ -38,18 +36,9 @@ class Comparison:
     se: float
     threshold: float
 
-    @property
-    def tie(self) -> bool:
-        return abs(self.diff) <= self.threshold
-
-    @property
-    def higher(self) -> bool:
-        return not self.tie and self.diff > 0
-
-    @property
-    def lower(self) -> bool:
-        return not self.tie and self.diff < 0
-
+    tie = property(lambda self: abs(self.diff) <= self.threshold)
+    higher = property(lambda self: not self.tie and self.diff > 0)
+    lower = property(lambda self: not self.tie and self.diff < 0)
     close = property(lambda self: not self.tie and abs(self.diff) < 1.5 * self.threshold)
 
 
@@ -153,6 +142,24 @@ def factors(frames: dict[str, pd.DataFrame], n_val: int) -> dict[str, Factor]:
     return {f: factor(st, f, n_val) for f, st in stats(frames).items()}
 
 
+def across(runs: pd.DataFrame, factor: str, a, b, n_val: int) -> pd.DataFrame:
+    """In a grid, `factor` = a against `factor` = b at each setting of the other factors that
+    vary (the index): the noise rule's `diff`, `se`, `tie`, `lower`, `higher`, `close`, and
+    `train_diff` of the training accuracies (NaN verdicts where a side has a diverged seed)."""
+    st = over_seeds(runs)
+    keys = [k for k in st.columns[1:st.columns.get_loc("mean")]
+            if k != factor and st[k].nunique() > 1]
+    rows = {}
+    for key, part in st.groupby(keys if len(keys) > 1 else keys[0]):
+        p = part.set_index(factor)
+        ok = finished(p.loc[a]) and finished(p.loc[b])
+        c = compare(p.loc[a], p.loc[b], n_val) if ok else None
+        rows[key] = {k: getattr(c, k, math.nan) for k in ("diff", "se", "tie", "lower", "higher",
+                                                            "close")}
+        rows[key]["train_diff"] = p.loc[a, "train_acc"] - p.loc[b, "train_acc"]
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(keys)
+
+
 # --------------------------------------------------------------------------- the network
 
 
@@ -199,16 +206,6 @@ def ablation(results, n_val: int) -> pd.DataFrame:
             cols[k].append(math.nan if c is None else getattr(c, k))
     return st.assign(**cols, gap=[shown_gap(r) for _, r in st.iterrows()]).set_index(
         "variant", drop=False)
-
-
-def search_choice(results, n_val: int) -> dict:
-    """The search's best mean (`top`), the chosen candidate (`smallest_tied`), the chosen one
-    against the top (`vs_top`) and every candidate's statistics (`rows`)."""
-    st = over_seeds(results.nn_search)
-    ok = st[[finished(r) for _, r in st.iterrows()]].sort_values("mean", ascending=False)
-    chosen = ok[ok["config_id"] == smallest_tied(results.nn_search, n_val)].iloc[0]
-    return {"chosen": chosen, "top": ok.iloc[0], "vs_top": compare(chosen, ok.iloc[0], n_val),
-            "rows": st}
 
 
 def finals_candidates(runs: pd.DataFrame, n_val: int) -> pd.DataFrame:

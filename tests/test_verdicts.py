@@ -333,22 +333,34 @@ def test_ablation_lower_tie_higher_and_diverged():
     assert abl.loc["no_momentum_schedule", "diverged"] == 3
 
 
-def test_search_choice_is_the_configuration_run_all_keeps_and_a_close_lead_is_a_tie():
+def test_the_search_keeps_a_finished_candidate_and_a_close_lead_is_a_tie():
     """0.4 has the higher mean over its finished seeds, but a seed diverged: 0.2 is kept."""
-    res = make_results()
-    res.nn_search = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4, 0.6)],
-                         [spread(0.8774), [0.95, 0.95, NAN], spread(0.8771)])
-    c = V.search_choice(res, N_VAL)
-    assert c["chosen"]["dropout"] == 0.2 and c["top"]["dropout"] == 0.2
-    assert c["vs_top"].diff == 0 and len(c["rows"]) == 3
-    res.nn_search = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4, 0.6)],
-                         [spread(0.8774), spread(0.8771), spread(0.850)])
-    c = V.search_choice(res, N_VAL)  # 0.4 ties with the top and is chosen only if smaller: no
-    assert c["chosen"]["dropout"] == 0.2 and c["top"]["dropout"] == 0.2
-    res.nn_search = runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
-                         [spread(0.850), spread(0.880)])
-    c = V.search_choice(res, N_VAL)
-    assert c["chosen"]["dropout"] == 0.4 and c["vs_top"].diff == 0
+    def kept(search):
+        return search.attrs["configs"][V.smallest_tied(search, N_VAL)]["dropout"]
+    assert kept(runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4, 0.6)],
+                     [spread(0.8774), [0.95, 0.95, NAN], spread(0.8771)])) == 0.2
+    # 0.4 ties with the top and would be chosen only if smaller: the same size, the top is kept
+    assert kept(runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4, 0.6)],
+                     [spread(0.8774), spread(0.8771), spread(0.850)])) == 0.2
+    assert kept(runs("nn", [{**FINAL, "dropout": d} for d in (0.2, 0.4)],
+                     [spread(0.850), spread(0.880)])) == 0.4
+
+
+def test_across_compares_one_factor_at_each_setting_of_the_others():
+    grid = runs("nn", [{**NN_BASE, "hidden": h, "dropout": d, "lr": lr} for h in (32, 512)
+                       for d in (0.0, 0.4) for lr in (0.05, 0.1)],
+                [spread(0.85), spread(0.84), spread(0.86), spread(0.80),
+                 spread(0.87), spread(0.868), spread(0.88), [0.9, NAN, NAN]],
+                gap=[0.02] * 7 + [0.05])
+    x = V.across(grid, "lr", 0.1, 0.05, N_VAL)
+    assert list(x.index.names) == ["hidden", "dropout"] and len(x) == 4
+    assert bool(x.loc[(32, 0.0), "lower"]) and x.loc[(32, 0.0), "diff"] == pytest.approx(-0.01)
+    assert bool(x.loc[(32, 0.4), "lower"]) and not x.loc[(32, 0.4), "close"]
+    assert bool(x.loc[(512, 0.0), "tie"])
+    assert x.loc[(512, 0.0), "train_diff"] == pytest.approx(-0.002)
+    assert math.isnan(x.loc[(512, 0.4), "diff"])  # a seed diverged: nothing compared
+    one = V.across(grid[grid["lr"] == 0.05], "dropout", 0.4, 0.0, N_VAL)  # one other factor
+    assert list(one.index) == [32, 512] and one.loc[512, "diff"] == pytest.approx(0.01)
 
 
 def test_finals_candidates_tie_and_the_kept_one():
@@ -483,8 +495,8 @@ def test_every_verdict_is_made_from_a_real_quick_run(tmp_path, monkeypatch):
     assert set(w["hidden"]) <= set(ctx.plan.nn_grid["hidden"]) and w["diff"].notna().all()
     abl = V.ablation(res, nval)
     assert "final" in abl.index and set(abl.index) - {"final"} <= set(ctx.plan.nn_ablation)
-    choice = V.search_choice(res, nval)
-    assert choice["chosen"]["config_id"] == choice["top"]["config_id"] or choice["vs_top"].tie
+    x = V.across(res.nn_search, "lr", 0.1, 0.05, nval)
+    assert len(x) == len(V.over_seeds(res.nn_search)) // len(ctx.plan.nn_final_search["lr"])
     cands = V.finals_candidates(res.logreg_finals, nval)
     assert cands["kept"].sum() == 1
     for best in res.best.values():
